@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# Stage "boot": the QEMU command line, and the guest run under a time limit.
+# This file is the one place the guest machine is described.
+
+# Coherent device memory for test_hmm: 512M of guest RAM at 2G is reserved
+# with memmap= and handed to the two DEVICE_COHERENT test devices; 8 huge
+# pages are set aside for the hugetlbfs cases of hmm-tests.
+# shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
+LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hugepages=8 memmap=512M$0x80000000 test_hmm.spm_addr_dev0=0x80000000 test_hmm.spm_addr_dev1=0x90000000'
+
+guest_cmdline() {
+	local c="$LAB_GUEST_CMDLINE transparent_hugepage=$LAB_THP"
+	[ -n "$LAB_SHELL" ] && c+=" lab.shell=1"
+	[ -n "$LAB_APPEND" ] && c+=" $LAB_APPEND"
+	echo "$c"
+}
+
+# qemu_cmd: the QEMU command line, one argument per array element.
+qemu_cmd() {
+	# shellcheck disable=SC2054 # QEMU options are comma-separated
+	QEMU=(
+		qemu-system-x86_64
+		-machine pc,nvdimm=on -smp 2
+		-m 3G,slots=4,maxmem=8G
+		-object "memory-backend-file,id=nv0m,share=on,mem-path=$LAB_BUILD/pmem.img,size=1G"
+		-device nvdimm,memdev=nv0m,id=nv0,label-size=128K
+		-kernel "$LAB_OBJ/arch/x86/boot/bzImage"
+		-initrd "$LAB_OBJ/initramfs.cpio.gz"
+		-append "$(guest_cmdline)"
+		-display none -monitor none -no-reboot
+	)
+	if [ -n "$LAB_SHELL" ]; then
+		QEMU+=(-serial mon:stdio -serial "file:$LAB_RUN/results.log")
+	else
+		QEMU+=(-serial "file:$LAB_RUN/serial.log" -serial "file:$LAB_RUN/results.log")
+	fi
+}
+
+boot_dry_run() {
+	qemu_cmd
+	printf '%q ' "${QEMU[@]}"
+	echo
+}
+
+# boot_guest: run the guest; sets LAB_BOOT_ERROR to one line if it failed.
+boot_guest() {
+	local limit=${LAB_TIMEOUT:-$([ -n "$LAB_DEBUG" ] && echo 2400 || echo 900)} rc=0
+	need qemu-system-x86_64 qemu-system-x86
+	qemu_cmd
+	LAB_BOOT_ERROR=""
+	rm -f "$LAB_BUILD/pmem.img"
+	truncate -s 1G "$LAB_BUILD/pmem.img"
+	printf '%q ' "${QEMU[@]}" >"$LAB_RUN/qemu.cmdline"
+	if [ -n "$LAB_SHELL" ]; then
+		stage boot "interactive guest: 'poweroff -f' (or Ctrl-A X) ends it"
+		"${QEMU[@]}" || true
+		return 0
+	fi
+	stage boot "QEMU (TCG, 2 vCPUs), limit ${limit}s; serial: ${LAB_RUN#"$LAB_ROOT"/}/serial.log"
+	: >"$LAB_RUN/serial.log"
+	timeout "$limit" "${QEMU[@]}" &
+	local pid=$! n=0 last=""
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		n=$((n + 1))
+		if ((n % 15 == 0)); then
+			last=$(grep -a -o '@@LAB begin [a-z0-9-]*' "$LAB_RUN/serial.log" | tail -n1)
+			note "guest: ${last:-booting} ($(elapsed))"
+		fi
+	done
+	wait "$pid" || rc=$?
+	if grep -aq '^@@LAB done' "$LAB_RUN/results.log" 2>/dev/null; then
+		return 0
+	fi
+	if ((rc == 124)); then
+		LAB_BOOT_ERROR="the guest did not finish within ${limit}s (hung in: ${last:-boot}); raise --timeout or read $LAB_RUN/serial.log"
+	elif grep -aq 'Kernel panic' "$LAB_RUN/serial.log"; then
+		LAB_BOOT_ERROR="the guest kernel panicked: '$(grep -a -m1 'Kernel panic' "$LAB_RUN/serial.log" | cut -c1-100)'; see $LAB_RUN/serial.log"
+	else
+		LAB_BOOT_ERROR="the guest stopped before the suites finished (qemu rc=$rc); see $LAB_RUN/serial.log"
+	fi
+}

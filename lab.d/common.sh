@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Shared helpers for the lab stages: paths, messages, timing, logged steps.
+# Sourced by ./lab; every stage file assumes these are defined.
+
+LAB_BUILD=${LAB_BUILD:-$LAB_ROOT/build}
+LAB_OUT=${LAB_OUT:-$LAB_ROOT/out}
+export CCACHE_DIR=${CCACHE_DIR:-$LAB_BUILD/ccache}
+
+LAB_T0=$(date +%s)
+
+# elapsed: seconds since the lab started, as M:SS.
+elapsed() {
+	local s=$(( $(date +%s) - LAB_T0 ))
+	printf '%d:%02d' $((s / 60)) $((s % 60))
+}
+
+# stage NAME TEXT: announce a pipeline stage on the terminal.
+stage() {
+	printf '[%6s] %-7s %s\n' "$(elapsed)" "$1" "$2"
+}
+
+# note TEXT: a detail line under the current stage.
+note() {
+	printf '         %s\n' "$*"
+}
+
+# die TEXT: one clear line saying what failed and what to do, then exit 1.
+die() {
+	printf 'lab: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# need CMD PACKAGE: fail clearly when a host tool is missing.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' is missing: install the Debian package $2 (./lab run installs it when run as root)"
+}
+
+# logged LOG TEXT CMD...: run CMD with its output in LOG, printing a progress
+# line every 30 s (the last line of the log) so long steps show they move.
+# On failure the last lines of the log are shown and the caller decides.
+logged() {
+	local log=$1 text=$2 pid rc=0 n=0
+	shift 2
+	mkdir -p "$(dirname "$log")"
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		n=$((n + 1))
+		if ((n % 30 == 0)); then
+			note "$text: $(tail -n 1 "$log" | cut -c1-70) ($(elapsed))"
+		fi
+	done
+	wait "$pid" || rc=$?
+	if ((rc != 0)); then
+		tail -n 20 "$log" | sed 's/^/         | /' >&2
+	fi
+	return "$rc"
+}
+
+# kmake ARGS...: make in the kernel tree with the lab's build folder, ccache
+# and job count. KBUILD_BUILD_* are fixed so that rebuilds hit the cache.
+kmake() {
+	make -C "$LAB_TREE" O="$LAB_OBJ" CC="ccache gcc" -j"$LAB_JOBS" \
+		KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=lab \
+		KBUILD_BUILD_TIMESTAMP="$LAB_BUILD_TIMESTAMP" "$@"
+}
+LAB_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
+
+# series_patches: the patch files of the series, cover letter excluded.
+series_patches() {
+	find "$LAB_ROOT/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+		! -name '0000-cover-letter.patch' | sort
+}

@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Stage "report": parse the run's logs into results.json, print the summary
+# table and the verdict. The parsing is report/results.py (python3, stdlib).
+
+report_run() {
+	local series=applied variant=normal base=$LAB_BASE_VERSION rc=0
+	[ -n "$LAB_NO_SERIES" ] && series=none
+	[ -n "$LAB_AS_IS" ] && series=as-is
+	[ -n "$LAB_DEBUG" ] && variant=debug
+	[ -f "$LAB_TREE/.git/lab-base-version" ] &&
+		base+=" (Debian $(cat "$LAB_TREE/.git/lab-base-version"))"
+	stage report "results: ${LAB_RUN#"$LAB_ROOT"/}/results.json"
+	[ -n "$LAB_BOOT_ERROR" ] && printf 'lab: guest: %s\n' "$LAB_BOOT_ERROR" >&2
+	python3 "$LAB_ROOT/report/results.py" --run "$LAB_RUN" --tree "$LAB_TREE" \
+		--known "$LAB_ROOT/report/known-failures" \
+		--expected-warnings "$LAB_ROOT/report/expected-warnings" \
+		--meta "base=$base" \
+		--meta "base_commit=$(git -C "$LAB_TREE" rev-parse lab-base)" \
+		--meta "tree=${LAB_USER_TREE:-debian}" \
+		--meta "patches=$LAB_PATCH_COUNT" --meta "series=$series" \
+		--meta "variant=$variant" --meta "thp=$LAB_THP" \
+		--meta "kernel=$LAB_KERNEL_RELEASE" \
+		--meta "boot_error=$LAB_BOOT_ERROR" \
+		--meta "elapsed_s=$(( $(date +%s) - LAB_T0 ))" >"$LAB_RUN/summary.txt" || rc=$?
+	sed 's/^/         /' "$LAB_RUN/summary.txt"
+	[ -s "$LAB_RUN/results.json" ] || die "report/results.py wrote no results.json; see the message above"
+	return "$rc"
+}

@@ -1,0 +1,68 @@
+# shellcheck shell=bash
+# ./lab run: the pipeline, stage by stage; ./lab export.
+
+# run_paths: the kernel tree and build folder for this tree and variant.
+run_paths() {
+	local tree=debian variant=normal
+	[ -n "$LAB_USER_TREE" ] && tree=tree-$(basename "$LAB_USER_TREE")
+	[ -n "$LAB_DEBUG" ] && variant=debug
+	[ -n "$LAB_USER_CONFIG" ] &&
+		variant+=-cfg$(sha256sum "$LAB_USER_CONFIG" | cut -c1-8)
+	LAB_OBJ=$LAB_BUILD/obj/$tree-$variant
+	LAB_TREE=$LAB_BUILD/linux
+	[ -n "$LAB_USER_TREE" ] && LAB_TREE=$LAB_BUILD/trees/$(basename "$LAB_USER_TREE")
+	LAB_RUN_NAME=$tree-$variant
+	[ -n "$LAB_NO_SERIES" ] && LAB_RUN_NAME+=-base
+	mkdir -p "$LAB_BUILD"
+}
+
+# run_dir PREFIX: a new run folder in out/, and out/latest pointing at it.
+run_dir() {
+	LAB_RUN=$LAB_OUT/$1$(date +%Y%m%d-%H%M%S)-$LAB_RUN_NAME
+	mkdir -p "$LAB_RUN/logs"
+	ln -sfn "$(basename "$LAB_RUN")" "$LAB_OUT/latest"
+}
+
+# lab_prepare: everything up to a bootable kernel and initramfs.
+lab_prepare() {
+	deps_install "${LAB_PACKAGES[@]}"
+	source_tree
+	patch_tree
+	configure_kernel
+	build_kernel
+	build_guest_programs
+	make_image
+}
+
+lab_run() {
+	run_paths
+	run_dir ""
+	if [ -n "$LAB_DRY_RUN" ]; then
+		boot_dry_run
+		return 0
+	fi
+	lab_prepare
+	boot_guest
+	[ -n "$LAB_SHELL" ] && return 0
+	report_run
+}
+
+# lab_export: the commits on lab-base in the lab's tree become patches/.
+# The cover letter (0000) is kept: it is written by hand.
+lab_export() {
+	local n
+	run_paths
+	[ -d "$LAB_TREE/.git" ] || die "no kernel tree in $LAB_TREE: run ./lab run first"
+	tree_clean || die "$LAB_TREE has uncommitted changes: commit them first"
+	n=$(git -C "$LAB_TREE" rev-list --count lab-base..HEAD)
+	stage export "$n commits of ${LAB_TREE#"$LAB_ROOT"/} -> patches/"
+	find "$LAB_ROOT/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
+		! -name '0000-cover-letter.patch' -delete
+	git -C "$LAB_TREE" format-patch -q --no-signature --zero-commit \
+		--base=lab-base -o "$LAB_ROOT/patches" lab-base..HEAD ||
+		die "git format-patch failed"
+	# The tree now matches patches/: remember it, so ./lab run does not re-apply.
+	LAB_NO_SERIES=""
+	echo "$(series_hash) $(git -C "$LAB_TREE" rev-parse HEAD)" >"$(patch_state_file)"
+	git -C "$LAB_ROOT" status --short -- patches | sed 's/^/         /'
+}

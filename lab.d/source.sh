@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# Stage "source": the kernel tree the series is applied to, as a git tree
+# whose tag lab-base marks the unpatched base.
+#
+# Default: Debian's linux-source-6.12, unpacked once into build/linux and
+# committed with a fixed identity and date, so the base commit id is the same
+# on every machine for the same package version. With --tree PATH: a shared
+# clone of PATH's HEAD in build/trees/NAME (the user's checkout is not touched).
+
+LAB_DEBIAN_TARBALL=/usr/src/linux-source-6.12.tar.xz
+
+git_fixed() {
+	GIT_AUTHOR_NAME="pgmap-folio lab" GIT_AUTHOR_EMAIL="lab@pgmap-folio.invalid" \
+	GIT_COMMITTER_NAME="pgmap-folio lab" GIT_COMMITTER_EMAIL="lab@pgmap-folio.invalid" \
+	GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z" \
+		git "$@"
+}
+
+source_debian() {
+	local pkgver tmp
+	[ -r "$LAB_DEBIAN_TARBALL" ] ||
+		die "$LAB_DEBIAN_TARBALL not found: install it with apt-get install linux-source-6.12"
+	pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	LAB_TREE=$LAB_BUILD/linux
+	if [ "$(cat "$LAB_TREE/.git/lab-base-version" 2>/dev/null)" = "$pkgver" ]; then
+		stage source "Debian linux-source-6.12 $pkgver (cached in build/linux)"
+		return 0
+	fi
+	stage source "unpacking Debian linux-source-6.12 $pkgver into a git tree"
+	tmp=$LAB_BUILD/linux.unpack
+	rm -rf "$tmp" "$LAB_TREE"
+	mkdir -p "$tmp"
+	tar -C "$tmp" -xf "$LAB_DEBIAN_TARBALL" ||
+		die "could not unpack $LAB_DEBIAN_TARBALL (disk full? df -h $LAB_BUILD)"
+	mv "$tmp/linux-source-6.12" "$LAB_TREE"
+	rmdir "$tmp"
+	# Debian's .gitignore ends with "/*": add with -f, or nothing is added.
+	(
+		cd "$LAB_TREE" &&
+		git init -q -b lab &&
+		git add -f -A . &&
+		git_fixed commit -q -m "Debian linux-source-6.12 $pkgver" &&
+		git tag -f lab-base >/dev/null
+	) || die "could not make a git tree of the base in $LAB_TREE"
+	printf '%s\n' "$pkgver" >"$LAB_TREE/.git/lab-base-version"
+	note "base commit $(git -C "$LAB_TREE" rev-parse --short lab-base)"
+}
+
+source_user_tree() {
+	local src head
+	src=$(git -C "$LAB_USER_TREE" rev-parse --show-toplevel 2>/dev/null) ||
+		die "--tree $LAB_USER_TREE: not a git work tree; pass the top of a kernel checkout"
+	head=$(git -C "$src" rev-parse --verify -q HEAD) ||
+		die "--tree $src: has no commit to build on"
+	if [ ! -f "$src/mm/memremap.c" ] || [ ! -f "$src/Makefile" ]; then
+		die "--tree $src: not a Linux kernel tree (no mm/memremap.c)"
+	fi
+	LAB_TREE=$LAB_BUILD/trees/$(basename "$src")
+	stage source "your tree $src at ${head:0:12} (cloned into ${LAB_TREE#"$LAB_ROOT"/})"
+	if [ -n "$(git -C "$src" status --porcelain --untracked-files=no)" ]; then
+		note "warning: $src has uncommitted changes; the lab builds its HEAD only"
+	fi
+	if [ ! -d "$LAB_TREE/.git" ]; then
+		git clone -q --shared --no-checkout "$src" "$LAB_TREE" ||
+			die "could not clone $src into $LAB_TREE"
+	fi
+	if ! git -C "$LAB_TREE" fetch -q "$src" HEAD ||
+		! git -C "$LAB_TREE" tag -f lab-base FETCH_HEAD >/dev/null; then
+		die "could not fetch HEAD of $src into $LAB_TREE"
+	fi
+	if ! git -C "$LAB_TREE" rev-parse -q --verify HEAD >/dev/null; then
+		git -C "$LAB_TREE" checkout -q -B lab lab-base ||
+			die "could not check out $head in $LAB_TREE"
+	fi
+}
+
+# source_tree: set LAB_TREE and make sure its lab-base tag exists.
+source_tree() {
+	if [ -n "$LAB_USER_TREE" ]; then
+		source_user_tree
+	else
+		source_debian
+	fi
+	LAB_BASE_VERSION=$(make -s -C "$LAB_TREE" kernelversion 2>/dev/null) ||
+		die "$LAB_TREE: 'make kernelversion' failed; is it a kernel tree?"
+}
