@@ -69,7 +69,8 @@ gate_checkpatch() {
 	for p in $(series_patches); do
 		ignore=$(awk -v f="$(basename "$p")" '!/^#/ && NF >= 3 && f ~ $1 { printf "%s,", $2 }' \
 			"$LAB_ROOT/config/checkpatch.exceptions")
-		if ! (cd "$LAB_TREE" && perl scripts/checkpatch.pl --strict -q --no-summary \
+		# PATH: spdxcheck.py runs with Debian's python3, which has ply and git
+		if ! (cd "$LAB_TREE" && PATH=/usr/bin:$PATH perl scripts/checkpatch.pl --strict -q --no-summary \
 			${ignore:+--ignore "${ignore%,}"} "$p") >>"$LAB_RUN/logs/check-checkpatch.log" 2>&1; then
 			note "checkpatch: $(basename "$p")"
 			bad=1
@@ -230,7 +231,7 @@ gate_docs() {
 	[ -f "$CHECK_TREE/$rst" ] || { echo "$rst is missing"; return 1; }
 	grep -q '^   pgmap$' "$CHECK_TREE/Documentation/mm/index.rst" ||
 		{ echo "$rst is not in Documentation/mm/index.rst"; return 1; }
-	python3 "$LAB_ROOT/report/check_rst.py" --tree "$CHECK_TREE" "$rst"
+	/usr/bin/python3 "$LAB_ROOT/report/check_rst.py" --tree "$CHECK_TREE" "$rst"
 }
 
 # A full run of the series, as a user would do it.

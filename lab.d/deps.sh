@@ -13,7 +13,8 @@ LAB_PACKAGES=(
 )
 # Extra packages only ./lab check needs (compile coverage, static checks).
 LAB_CHECK_PACKAGES=(
-	sparse python3-docutils gcc-powerpc64le-linux-gnu
+	sparse python3-docutils python3-ply python3-git  # sparse, rst, checkpatch
+	gcc-powerpc64le-linux-gnu                        # book3s_hv_uvmem.o
 )
 LAB_BENCH_PACKAGES=(gnuplot-nox)
 
