@@ -482,8 +482,12 @@ TEST_F_TIMEOUT(dax_unbind, pin_across_unbind, 30)
 
 	pid = fork();
 	ASSERT_LE(0, pid);
-	if (!pid)
+	if (!pid) {
+		/* the pipe must not outlive the parent's close through us */
+		close(pipefd[0]);
+		close(pipefd[1]);
 		_exit(dax_unbind(&self->dev) ? 1 : 0);
+	}
 
 	/* the pipe still holds the pages: unbind must not complete */
 	status = wait_exit(pid, 2000);

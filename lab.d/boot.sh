@@ -59,13 +59,22 @@ boot_guest() {
 	stage boot "QEMU (TCG, 2 vCPUs), limit ${limit}s; serial: ${LAB_RUN#"$LAB_ROOT"/}/serial.log"
 	: >"$LAB_RUN/serial.log"
 	timeout "$limit" "${QEMU[@]}" &
-	local pid=$! n=0 last=""
+	local pid=$! n=0 last="" done_at=""
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		n=$((n + 1))
 		if ((n % 15 == 0)); then
 			last=$(grep -a -o '@@LAB begin [a-z0-9-]*' "$LAB_RUN/serial.log" | tail -n1)
 			note "guest: ${last:-booting} ($(elapsed))"
+		fi
+		# the suites are done: give power-off 30 s, then stop the guest
+		if [ -z "$done_at" ] && grep -aq '^@@LAB done' "$LAB_RUN/results.log" 2>/dev/null; then
+			done_at=$n
+		elif [ -n "$done_at" ] && ((n - done_at > 30)); then
+			kill "$pid" 2>/dev/null
+			wait "$pid" || true
+			LAB_BOOT_ERROR="the guest hung at power-off after the suites (stopped by the lab); see the end of $LAB_RUN/serial.log"
+			return 0
 		fi
 	done
 	wait "$pid" || rc=$?

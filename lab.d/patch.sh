@@ -5,21 +5,20 @@
 # the tree that were never exported (./lab export writes them to patches/).
 
 series_hash() {
-	if [ -n "$LAB_NO_SERIES" ]; then
-		echo none
-	else
-		series_patches | xargs -r cat | sha256sum | cut -c1-16
-	fi
+	series_patches | xargs -r cat | sha256sum | cut -c1-16
 }
 
-patch_state_file() { echo "$LAB_TREE/.git/lab-series"; }
+patch_state_file() { echo "$(git -C "$LAB_TREE" rev-parse --path-format=absolute --git-common-dir)/lab-series"; }
 
 # patch_tree: leave LAB_TREE at lab-base + the series (or at lab-base alone).
 patch_tree() {
 	local want head state patches n
+	if [ -n "$LAB_NO_SERIES" ]; then
+		patch_base_worktree
+		return
+	fi
 	mapfile -t patches < <(series_patches)
 	n=${#patches[@]}
-	[ -n "$LAB_NO_SERIES" ] && n=0
 	LAB_PATCH_COUNT=$n
 	head=$(git -C "$LAB_TREE" rev-parse HEAD)
 	if [ -n "$LAB_AS_IS" ]; then
@@ -58,4 +57,23 @@ tree_disposable() {
 	tree_clean || return 1
 	[ "$2" = "$(git -C "$LAB_TREE" rev-parse lab-base)" ] && return 0
 	[ "${1#* }" = "$2" ]
+}
+
+# patch_base_worktree: --no-series builds lab-base in a worktree of its own
+# (build/linux-base), so the series tree and its build folder stay as they
+# are and switching between the two does not rebuild everything.
+patch_base_worktree() {
+	local base=$LAB_TREE-base
+	LAB_PATCH_COUNT=0
+	stage patch "the base alone, in ${base#"$LAB_ROOT"/} (--no-series)"
+	if [ ! -e "$base/.git" ]; then
+		git -C "$LAB_TREE" worktree prune
+		git -C "$LAB_TREE" worktree add -q --detach "$base" lab-base ||
+			die "could not make a worktree of lab-base in $base"
+	elif [ "$(git -C "$base" rev-parse HEAD)" != "$(git -C "$base" rev-parse lab-base)" ] ||
+		[ -n "$(git -C "$base" status --porcelain --untracked-files=no)" ]; then
+		git -C "$base" checkout -q -f --detach lab-base ||
+			die "could not check out lab-base in $base"
+	fi
+	LAB_TREE=$base
 }

@@ -3,12 +3,12 @@
 # table and the verdict. The parsing is report/results.py (python3, stdlib).
 
 report_run() {
-	local series=applied variant=normal base=$LAB_BASE_VERSION rc=0
+	local series=applied variant=normal base=$LAB_BASE_VERSION rc=0 meta
 	[ -n "$LAB_NO_SERIES" ] && series=none
 	[ -n "$LAB_AS_IS" ] && series=as-is
 	[ -n "$LAB_DEBUG" ] && variant=debug
-	[ -f "$LAB_TREE/.git/lab-base-version" ] &&
-		base+=" (Debian $(cat "$LAB_TREE/.git/lab-base-version"))"
+	meta=$(git -C "$LAB_TREE" rev-parse --path-format=absolute --git-common-dir)/lab-base-version
+	[ -f "$meta" ] && base+=" (Debian $(cat "$meta"))"
 	stage report "results: ${LAB_RUN#"$LAB_ROOT"/}/results.json"
 	[ -n "$LAB_BOOT_ERROR" ] && printf 'lab: guest: %s\n' "$LAB_BOOT_ERROR" >&2
 	python3 "$LAB_ROOT/report/results.py" --run "$LAB_RUN" --tree "$LAB_TREE" \

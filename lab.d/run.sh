@@ -8,11 +8,11 @@ run_paths() {
 	[ -n "$LAB_DEBUG" ] && variant=debug
 	[ -n "$LAB_USER_CONFIG" ] &&
 		variant+=-cfg$(sha256sum "$LAB_USER_CONFIG" | cut -c1-8)
+	[ -n "$LAB_NO_SERIES" ] && variant+=-base
 	LAB_OBJ=$LAB_BUILD/obj/$tree-$variant
 	LAB_TREE=$LAB_BUILD/linux
 	[ -n "$LAB_USER_TREE" ] && LAB_TREE=$LAB_BUILD/trees/$(basename "$LAB_USER_TREE")
 	LAB_RUN_NAME=$tree-$variant
-	[ -n "$LAB_NO_SERIES" ] && LAB_RUN_NAME+=-base
 	mkdir -p "$LAB_BUILD"
 }
 
@@ -48,19 +48,26 @@ lab_run() {
 }
 
 # lab_export: the commits on lab-base in the lab's tree become patches/.
-# The cover letter (0000) is kept: it is written by hand.
+# The cover letter's subject and text are kept from the current
+# 0000-cover-letter.patch (they are written by hand); its shortlog,
+# diffstat, base-commit and To/Cc (scripts/get_maintainer.pl) are redone.
 lab_export() {
-	local n
+	local n old=$LAB_ROOT/patches/0000-cover-letter.patch tmp
 	run_paths
 	[ -d "$LAB_TREE/.git" ] || die "no kernel tree in $LAB_TREE: run ./lab run first"
 	tree_clean || die "$LAB_TREE has uncommitted changes: commit them first"
 	n=$(git -C "$LAB_TREE" rev-list --count lab-base..HEAD)
 	stage export "$n commits of ${LAB_TREE#"$LAB_ROOT"/} -> patches/"
-	find "$LAB_ROOT/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
-		! -name '0000-cover-letter.patch' -delete
+	tmp=$(mktemp -d)
 	git -C "$LAB_TREE" format-patch -q --no-signature --zero-commit \
-		--base=lab-base -o "$LAB_ROOT/patches" lab-base..HEAD ||
+		--cover-letter --base=lab-base -o "$tmp" lab-base..HEAD ||
 		die "git format-patch failed"
+	python3 "$LAB_ROOT/report/cover_letter.py" --old "$old" --new "$tmp/0000-cover-letter.patch" \
+		--tree "$LAB_TREE" "$tmp"/0[0-9][0-9][0-9]-*.patch ||
+		die "could not write the cover letter"
+	find "$LAB_ROOT/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' -delete
+	mv "$tmp"/*.patch "$LAB_ROOT/patches/"
+	rmdir "$tmp"
 	# The tree now matches patches/: remember it, so ./lab run does not re-apply.
 	LAB_NO_SERIES=""
 	echo "$(series_hash) $(git -C "$LAB_TREE" rev-parse HEAD)" >"$(patch_state_file)"

@@ -302,7 +302,9 @@ def build_results(run, tree, known_path, expected_path, meta):
     rules = load_expected_warnings(expected_path)
     for s in splats:
         s["expected"] = classify_splat(s, xfail_names, rules)
-        s["first_line"] = s["text"].splitlines()[0] if s["text"] else ""
+        lines = s["text"].splitlines()
+        heads = [x for x in lines if re.search(r"\b(WARNING|BUG|Oops|KASAN|INFO):", x)]
+        s["first_line"] = (heads or lines or [""])[0]
     unexpected = [s for s in splats if not s["expected"]]
 
     failed = sum(s["fail"] for s in suites.values())

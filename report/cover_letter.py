@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Write the series' cover letter for ./lab export.
+
+git format-patch --cover-letter makes a template with the shortlog, the
+diffstat and base-commit. The subject and the text come from the previous
+cover letter (written by hand); To and Cc come from the tree's
+scripts/get_maintainer.pl run on the patches: maintainers and the mm list
+in To, everyone else in Cc.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+
+def old_text(path):
+    """(title, body) of a previous cover letter, or placeholders."""
+    if not os.path.exists(path):
+        return "*** SUBJECT HERE ***", "*** BLURB HERE ***\n"
+    with open(path) as f:
+        text = f.read()
+    head, _, rest = text.partition("\n\n")
+    m = re.search(r"^Subject: \[PATCH[^\]]*\] (.*(?:\n .*)*)", head, re.M)
+    title = re.sub(r"\n ", " ", m.group(1)) if m else "*** SUBJECT HERE ***"
+    m = re.search(r"^\S.* \(\d+\):$", rest, re.M)
+    body = rest[:m.start()] if m else rest
+    return title, body.rstrip("\n") + "\n\n"
+
+
+def maintainers(tree, patches):
+    out = subprocess.run(["perl", "scripts/get_maintainer.pl", "--no-git",
+                          "--no-git-fallback"] + patches, cwd=tree,
+                         capture_output=True, text=True, check=True).stdout
+    to, cc = [], []
+    for line in out.splitlines():
+        addr = re.sub(r" \(.*\)$", "", line).strip()
+        if not addr:
+            continue
+        if "(maintainer:MEMORY MANAGEMENT)" in line or \
+                "(open list:MEMORY MANAGEMENT)" in line:
+            to.append(addr)
+        else:
+            cc.append(addr)
+    return to, cc
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--old", required=True)
+    ap.add_argument("--new", required=True)
+    ap.add_argument("--tree", required=True)
+    ap.add_argument("patches", nargs="+")
+    args = ap.parse_args()
+
+    title, body = old_text(args.old)
+    patches = [os.path.abspath(p) for p in args.patches
+               if not p.endswith("0000-cover-letter.patch")]
+    to, cc = maintainers(args.tree, patches)
+    with open(args.new) as f:
+        text = f.read()
+    head, _, rest = text.partition("\n\n")
+    head = head.replace("*** SUBJECT HERE ***", title)
+    head += "".join("\n%s: %s" % (k, ",\n ".join(v))
+                    for k, v in (("To", to), ("Cc", cc)) if v)
+    rest = rest.replace("*** BLURB HERE ***\n\n", body, 1)
+    with open(args.new, "w") as f:
+        f.write(head + "\n\n" + rest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
