@@ -1,1 +1,66 @@
 # shellcheck shell=bash
+# ./lab bench: the base and the patched kernel, built from the same tree
+# and config as ./lab run --no-series and ./lab run build them, booted in
+# turn under the same QEMU settings (base, patched, base, patched, ...) to
+# run guest/lab-bench.c; report/bench.py turns the figures into ratios.
+
+LAB_BENCH_ROUNDS=${LAB_BENCH_ROUNDS:-5}
+LAB_BENCH_REPS=${LAB_BENCH_REPS:-3}
+
+# bench_prepare KERNEL: build the base or patched kernel and its initramfs
+# (in a subshell: the stages set globals), logs in the bench folder.
+bench_prepare() {
+	local kernel=$1
+	(
+		LAB_NO_SERIES=$([ "$kernel" = base ] && echo 1)
+		run_paths
+		LAB_RUN=$BENCH_DIR/prepare-$kernel
+		mkdir -p "$LAB_RUN/logs"
+		source_tree
+		patch_tree
+		configure_kernel
+		build_kernel
+		build_guest_programs
+		make_image
+	) || die "could not build the $kernel kernel for the benchmark"
+}
+
+# bench_boot KERNEL ROUND: one guest running the benchmarks.
+bench_boot() {
+	local kernel=$1 round=$2
+	LAB_NO_SERIES=$([ "$kernel" = base ] && echo 1)
+	run_paths
+	LAB_RUN=$BENCH_DIR/$kernel-$round
+	mkdir -p "$LAB_RUN/logs"
+	LAB_APPEND="lab.bench=1 lab.bench_reps=$LAB_BENCH_REPS${LAB_USER_APPEND:+ $LAB_USER_APPEND}"
+	boot_guest
+	[ -z "$LAB_BOOT_ERROR" ] || die "$kernel kernel, round $round: $LAB_BOOT_ERROR"
+	grep -q '^@@LAB end bench rc=0' "$LAB_RUN/results.log" ||
+		die "$kernel kernel, round $round: the benchmarks failed; see $LAB_RUN/results.log"
+	awk -v k="$kernel" -v r="$round" '$1 == "bench" { print k, r, $2, $3, $4 }' \
+		"$LAB_RUN/results.log" >>"$BENCH_DIR/raw.txt"
+}
+
+lab_bench() {
+	local round kernel
+	run_paths
+	BENCH_DIR=$LAB_OUT/bench/$(date +%Y%m%d-%H%M%S)
+	mkdir -p "$BENCH_DIR"
+	ln -sfn "$(basename "$BENCH_DIR")" "$LAB_OUT/bench/latest"
+	LAB_USER_APPEND=$LAB_APPEND
+	deps_install "${LAB_PACKAGES[@]}" "${LAB_BENCH_PACKAGES[@]}"
+	bench_prepare base
+	bench_prepare patched
+	: >"$BENCH_DIR/raw.txt"
+	for round in $(seq 1 "$LAB_BENCH_ROUNDS"); do
+		for kernel in base patched; do
+			stage bench "round $round of $LAB_BENCH_ROUNDS: $kernel kernel"
+			bench_boot "$kernel" "$round"
+		done
+	done
+	stage report "${BENCH_DIR#"$LAB_ROOT"/}/bench.json, bench.png"
+	python3 "$LAB_ROOT/report/bench.py" --raw "$BENCH_DIR/raw.txt" \
+		--out "$BENCH_DIR" --meta "rounds=$LAB_BENCH_ROUNDS" \
+		--meta "reps=$LAB_BENCH_REPS" --meta "machine=$(nproc) cores, QEMU TCG" |
+		sed 's/^/         /'
+}

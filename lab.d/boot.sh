@@ -2,11 +2,12 @@
 # Stage "boot": the QEMU command line, and the guest run under a time limit.
 # This file is the one place the guest machine is described.
 
-# Coherent device memory for test_hmm: 512M of guest RAM at 2G is reserved
-# with memmap= and handed to the two DEVICE_COHERENT test devices; 8 huge
-# pages are set aside for the hugetlbfs cases of hmm-tests.
+# Guest RAM the kernel must not use, reserved with memmap=: 512M at 2G for
+# test_hmm's two DEVICE_COHERENT devices, and 4M at 2.5G for the KUnit
+# cases of MEMORY_DEVICE_GENERIC pgmaps. 8 huge pages are set aside for the
+# hugetlbfs cases of hmm-tests.
 # shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
-LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hugepages=8 memmap=512M$0x80000000 test_hmm.spm_addr_dev0=0x80000000 test_hmm.spm_addr_dev1=0x90000000'
+LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hugepages=8 memmap=512M$0x80000000 test_hmm.spm_addr_dev0=0x80000000 test_hmm.spm_addr_dev1=0x90000000 memmap=4M$0xa0000000 memremap_test.generic_phys=0xa0000000'
 
 guest_cmdline() {
 	local c="$LAB_GUEST_CMDLINE transparent_hugepage=$LAB_THP"

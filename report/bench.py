@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Compare base and patched kernels on the figures of ./lab bench.
+
+Input: raw.txt, one line per figure: KERNEL ROUND NAME VALUE UNIT.
+For each benchmark the ratio patched/base is taken per round (median of
+the round's repetitions on each side), and reported as the median of the
+rounds with their min and max. Throughputs should not drop, times should
+not grow; each benchmark has the target of issue "Measure it".
+Output: a table, bench.json with every raw figure and each ratio, and
+bench.png (gnuplot) of the ratios with their spread.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+# benchmark name prefix -> (target ratio, "min" or "max", why)
+TARGETS = [
+    ("hmm-migrate", 1.00, "min", "migration throughput must not drop"),
+    ("hmm-device-fault", 1.00, "min", "device fault throughput must not drop"),
+    ("dax-first-touch", 0.97, "min", "devdax first-touch faults within 3%"),
+    ("dax-second-pass", 0.99, "min", "devdax second pass within 1%"),
+    ("dax-unbind", 1.05, "max", "teardown no more than 5% slower"),
+    ("hmm-teardown", 1.05, "max", "teardown no more than 5% slower"),
+]
+
+
+def target(name):
+    for prefix, value, kind, why in TARGETS:
+        if name.startswith(prefix):
+            return value, kind, why
+    return None, None, ""
+
+
+def load(path):
+    figures = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    units = {}
+    with open(path) as f:
+        for line in f:
+            kernel, rnd, name, value, unit = line.split()
+            figures[name][kernel][int(rnd)].append(float(value))
+            units[name] = unit
+    return figures, units
+
+
+def compare(figures, units):
+    out = {}
+    for name in sorted(figures):
+        base, patched = figures[name]["base"], figures[name]["patched"]
+        rounds = sorted(set(base) & set(patched))
+        ratios = [statistics.median(patched[r]) / statistics.median(base[r])
+                  for r in rounds if statistics.median(base[r])]
+        if not ratios:
+            continue
+        value, kind, why = target(name)
+        med = statistics.median(ratios)
+        met = None if value is None else (med >= value if kind == "min"
+                                          else med <= value)
+        out[name] = {
+            "unit": units[name],
+            "base": {str(r): base[r] for r in sorted(base)},
+            "patched": {str(r): patched[r] for r in sorted(patched)},
+            "base_median": statistics.median([v for r in base for v in base[r]]),
+            "patched_median": statistics.median([v for r in patched
+                                                 for v in patched[r]]),
+            "ratio": {"median": med, "min": min(ratios), "max": max(ratios),
+                      "per_round": ratios},
+            "target": {"ratio": value, "kind": kind, "why": why, "met": met},
+        }
+    return out
+
+
+def chart(results, outdir):
+    data = os.path.join(outdir, "ratios.dat")
+    with open(data, "w") as f:
+        for i, (name, r) in enumerate(results.items()):
+            f.write("%d %s %.4f %.4f %.4f\n" % (i, name, r["ratio"]["median"],
+                                                 r["ratio"]["min"],
+                                                 r["ratio"]["max"]))
+    script = """
+set terminal png size 1100,520
+set output '%s'
+set title 'patched / base (median of rounds, bars: min..max)'
+set ylabel 'ratio'
+set xtics rotate by -30 font ',9'
+set grid ytics
+set style fill solid 0.4
+set boxwidth 0.6
+set yrange [0.8:1.2]
+plot '%s' using 1:3:xtic(2) with boxes notitle, \\
+     '' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 7 notitle, \\
+     1 lc rgb 'red' dt 2 notitle
+""" % (os.path.join(outdir, "bench.png"), data)
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("chart: gnuplot failed: %s" % e)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", action="append", default=[])
+    args = ap.parse_args()
+    figures, units = load(args.raw)
+    results = compare(figures, units)
+    meta = dict(kv.split("=", 1) for kv in args.meta)
+    with open(os.path.join(args.out, "bench.json"), "w") as f:
+        json.dump(dict(meta, benchmarks=results), f, indent=2)
+        f.write("\n")
+    chart(results, args.out)
+    print("%-28s %12s %12s %6s %13s %7s" % ("benchmark", "base", "patched",
+                                             "ratio", "min..max", "target"))
+    missed = 0
+    for name, r in results.items():
+        t = r["target"]
+        mark = "" if t["ratio"] is None else "%s%.2f %s" % (
+            ">=" if t["kind"] == "min" else "<=", t["ratio"],
+            "ok" if t["met"] else "MISS")
+        missed += t["met"] is False
+        print("%-28s %12.1f %12.1f %6.3f %6.3f..%-6.3f %s  %s" % (
+            name, r["base_median"], r["patched_median"], r["ratio"]["median"],
+            r["ratio"]["min"], r["ratio"]["max"], mark, r["unit"]))
+    print("%d of %d targets met" % (len(results) - missed, len(results)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
