@@ -159,6 +159,10 @@ check_objects() {
 		cover-ppc:mm/memremap.c | cover-ppc:arch/powerpc/*) ;;
 		*) continue ;;
 		esac
+		case $f in
+		# amdkfd is built by the amdgpu Makefile, with its include paths
+		drivers/gpu/drm/amd/amdkfd/*) f=drivers/gpu/drm/amd/amdgpu/../amdkfd/${f##*/} ;;
+		esac
 		echo "${f%.c}.o"
 	done < <(series_files '*.c')
 }
@@ -208,10 +212,14 @@ check_warnings_at() {
 		mapfile -t objs < <(check_objects "$cfg")
 		((${#objs[@]})) || continue
 		(cd "$CHECK_TREE" && touch "${objs[@]/%.o/.c}")
-		check_make "$cfg" W=1 C=1 "${objs[@]}" 2>&1 |
-			grep -E '(warning|error):' |
+		if ! check_make "$cfg" W=1 C=1 "${objs[@]}" >"$out.log" 2>&1; then
+			tail -n 20 "$out.log"
+			return 1
+		fi
+		grep -E '(warning|error):' "$out.log" |
 			sed -E "s|$LAB_BUILD/[^ ]*/||; s/:[0-9]+:[0-9]+:/:/" >>"$out"
 	done
+	rm -f "$out.log"
 	sort -u -o "$out" "$out"
 }
 
@@ -236,8 +244,8 @@ gate_docs() {
 
 # A full run of the series, as a user would do it.
 gate_run() {
-	"$LAB_ROOT/lab" run -j "$LAB_JOBS" "$@" 2>&1 | tee "$LAB_RUN/logs/check-run$1.log" |
-		sed -n '/^\[.*report/,$p'
+	"$LAB_ROOT/lab" run -j "$LAB_JOBS" "$@" 2>&1 |
+		tee "$LAB_RUN/logs/check-run${1:-}.log" | sed 's/^/  /'
 	return "${PIPESTATUS[0]}"
 }
 
