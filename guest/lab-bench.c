@@ -5,12 +5,14 @@
  *	bench NAME VALUE UNIT
  *
  * on stdout, one per repetition; the host compares base and patched
- * kernels on them. The hmm benchmarks need test_hmm loaded (with the
+ * kernels on them. Each benchmark runs once more than asked, first, and
+ * does not report that run: it pays for the host backing the guest's and
+ * the emulated NVDIMM's memory for the first time. The hmm benchmarks need test_hmm loaded (with the
  * coherent devices for the *-coherent ones); the dax ones take the devdax
  * devices in $DAX_4K and $DAX_2M, as the lab's init sets them up.
  *
  *   lab-bench hmm-migrate DEVICE MIB REPS    migrate to the device and back
- *   lab-bench hmm-fault DEVICE MIB REPS      CPU faults on device memory
+ *   lab-bench hmm-fault DEVICE MIB REPS      CPU faults on device-private memory
  *   lab-bench dax-fault MIB REPS             devdax first touch, second pass,
  *                                            unbind of the faulted device
  *   lab-bench hmm-teardown                   rmmod test_hmm
@@ -39,9 +41,13 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int warming_up;
+
 static void report(const char *name, const char *variant, double value,
 		   const char *unit)
 {
+	if (warming_up)
+		return;
 	printf("bench %s%s%s %.1f %s\n", name, *variant ? "-" : "", variant,
 	       value, unit);
 	fflush(stdout);
@@ -167,22 +173,38 @@ static void write_str(const char *path, const char *str)
  * fresh binding, the second pass over the faulted range, and the time to
  * unbind it with the range faulted and unmapped.
  */
+static unsigned long dax_attr(const char *name, const char *attr)
+{
+	char path[128], buf[32];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/dax/devices/%s/%s", name, attr);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die(path);
+	len = read(fd, buf, sizeof(buf) - 1);
+	if (len <= 0)
+		die(path);
+	buf[len] = '\0';
+	close(fd);
+	return strtoul(buf, NULL, 0);
+}
+
 static void dax_fault(const char *env, size_t mib, int reps)
 {
 	const char *path = getenv(env), *name;
 	size_t size = mib << 20, align, i, n;
-	char attr[128], buf[32];
 	int r, fd;
 
 	if (!path)
 		die(env);
 	name = path + strlen("/dev/");
-	snprintf(attr, sizeof(attr), "/sys/bus/dax/devices/%s/align", name);
-	fd = open(attr, O_RDONLY);
-	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
-		die(attr);
-	close(fd);
-	align = strtoul(buf, NULL, 0);
+	align = dax_attr(name, "align");
+	/* the device is a little smaller than its namespace */
+	if (size > dax_attr(name, "size"))
+		size = dax_attr(name, "size");
+	size -= size % align;
 	n = size / align;
 
 	for (r = 0; r < reps; r++) {
@@ -227,20 +249,34 @@ static void hmm_teardown(void)
 	report("hmm-teardown", "", (now() - t0) * 1000, "ms");
 }
 
-int main(int argc, char **argv)
+/* Run the benchmark named by the arguments @reps times; -1 if none is. */
+static int run(int argc, char **argv, int reps)
 {
 	if (argc == 5 && !strcmp(argv[1], "hmm-migrate"))
-		hmm_migrate(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+		hmm_migrate(atoi(argv[2]), atol(argv[3]), reps);
 	else if (argc == 5 && !strcmp(argv[1], "hmm-fault"))
-		hmm_fault(atoi(argv[2]), atol(argv[3]), atoi(argv[4]));
+		hmm_fault(atoi(argv[2]), atol(argv[3]), reps);
 	else if (argc == 4 && !strcmp(argv[1], "dax-fault")) {
-		dax_fault("DAX_4K", atol(argv[2]), atoi(argv[3]));
-		dax_fault("DAX_2M", atol(argv[2]), atoi(argv[3]));
-	} else if (argc == 2 && !strcmp(argv[1], "hmm-teardown"))
+		dax_fault("DAX_4K", atol(argv[2]), reps);
+		dax_fault("DAX_2M", atol(argv[2]), reps);
+	} else
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "hmm-teardown")) {
 		hmm_teardown();
-	else {
+		return 0;
+	}
+	/* a warm-up run, not reported, then the reported ones */
+	warming_up = 1;
+	if (run(argc, argv, 1)) {
 		fprintf(stderr, "usage: see the comment at the top of lab-bench.c\n");
 		return 2;
 	}
+	warming_up = 0;
+	run(argc, argv, atoi(argv[argc - 1]));
 	return 0;
 }

@@ -12,7 +12,8 @@ LAB_BENCH_REPS=${LAB_BENCH_REPS:-3}
 bench_prepare() {
 	local kernel=$1
 	(
-		LAB_NO_SERIES=$([ "$kernel" = base ] && echo 1)
+		LAB_NO_SERIES=""
+		[ "$kernel" = patched ] || LAB_NO_SERIES=1
 		run_paths
 		LAB_RUN=$BENCH_DIR/prepare-$kernel
 		mkdir -p "$LAB_RUN/logs"
@@ -28,7 +29,8 @@ bench_prepare() {
 # bench_boot KERNEL ROUND: one guest running the benchmarks.
 bench_boot() {
 	local kernel=$1 round=$2
-	LAB_NO_SERIES=$([ "$kernel" = base ] && echo 1)
+	LAB_NO_SERIES=""
+	[ "$kernel" = patched ] || LAB_NO_SERIES=1
 	run_paths
 	LAB_RUN=$BENCH_DIR/$kernel-$round
 	mkdir -p "$LAB_RUN/logs"

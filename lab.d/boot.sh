@@ -37,10 +37,23 @@ qemu_cmd() {
 	fi
 }
 
+# shell_words ARGS...: the arguments as one command line, quoted only where
+# the shell needs it.
+shell_words() {
+	local a out=()
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
+			out+=("$a")
+		else
+			out+=("'${a//\'/\'\\\'\'}'")
+		fi
+	done
+	echo "${out[*]}"
+}
+
 boot_dry_run() {
 	qemu_cmd
-	printf '%q ' "${QEMU[@]}"
-	echo
+	shell_words "${QEMU[@]}"
 }
 
 # boot_guest: run the guest; sets LAB_BOOT_ERROR to one line if it failed.
@@ -51,7 +64,7 @@ boot_guest() {
 	LAB_BOOT_ERROR=""
 	rm -f "$LAB_BUILD/pmem.img"
 	truncate -s 1G "$LAB_BUILD/pmem.img"
-	printf '%q ' "${QEMU[@]}" >"$LAB_RUN/qemu.cmdline"
+	shell_words "${QEMU[@]}" >"$LAB_RUN/qemu.cmdline"
 	if [ -n "$LAB_SHELL" ]; then
 		stage boot "interactive guest: 'poweroff -f' (or Ctrl-A X) ends it"
 		"${QEMU[@]}" || true

@@ -36,11 +36,12 @@ lab_prepare() {
 
 lab_run() {
 	run_paths
-	run_dir ""
 	if [ -n "$LAB_DRY_RUN" ]; then
+		LAB_RUN=$LAB_OUT/RUN
 		boot_dry_run
 		return 0
 	fi
+	run_dir ""
 	lab_prepare
 	boot_guest
 	[ -n "$LAB_SHELL" ] && return 0
