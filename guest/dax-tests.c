@@ -348,8 +348,10 @@ TEST_F(dax, fork_child_shares_mapping)
 }
 
 /*
- * The device holds one folio per faulted offset until it is unbound: the
+ * The device holds one folio per faulted folio until it is unbound: the
  * count follows the faults, survives munmap, and is zero after unbind.
+ * Touches are 2M apart, so that they land in different folios on a
+ * 4K-aligned device too (which may use PMD-sized folios).
  */
 TEST_F(dax, live_folios_follow_faults_and_unbind)
 {
@@ -371,10 +373,10 @@ TEST_F(dax, live_folios_follow_faults_and_unbind)
 	p = dax_map(self->fd, MAP_LEN, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
 	for (i = 0; i < nr; i++)
-		((volatile char *)p)[i * self->dev.align] = 1;
+		((volatile char *)p)[i * SZ_2M] = 1;
 	ASSERT_EQ(nr, live_folios(&self->dev));
 	for (i = 0; i < nr; i++)
-		((volatile char *)p)[i * self->dev.align + 8] = 2;
+		((volatile char *)p)[i * SZ_2M + 8] = 2;
 	ASSERT_EQ(nr, live_folios(&self->dev));
 	ASSERT_EQ(0, munmap(p, MAP_LEN));
 	ASSERT_EQ(nr, live_folios(&self->dev));
