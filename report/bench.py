@@ -84,13 +84,15 @@ def chart(results, outdir):
     script = """
 set terminal png size 1100,520
 set output '%s'
-set title 'patched / base (median of rounds, bars: min..max)'
-set ylabel 'ratio'
+set title 'patched / base, median of rounds, bars min..max (unbind, teardown: times, lower is better)'
+set ylabel 'ratio (log scale)'
 set xtics rotate by -30 font ',9'
 set grid ytics
 set style fill solid 0.4
 set boxwidth 0.6
-set yrange [0.8:1.2]
+set logscale y
+set yrange [0.25:4]
+set ytics (0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4)
 plot '%s' using 1:3:xtic(2) with boxes notitle, \\
      '' using 1:3:4:5 with yerrorbars lc rgb 'black' pt 7 notitle, \\
      1 lc rgb 'red' dt 2 notitle
