@@ -16,6 +16,15 @@ git_fixed() {
 		git "$@"
 }
 
+# tree_identity TREE: git am and commits in the lab's trees need a committer;
+# use the project's identity where git has none.
+tree_identity() {
+	git -C "$1" config user.email >/dev/null ||
+		git -C "$1" config user.email pgmap-folio@lists.example.org
+	git -C "$1" config user.name >/dev/null ||
+		git -C "$1" config user.name "pgmap-folio developers"
+}
+
 source_debian() {
 	local pkgver tmp
 	[ -r "$LAB_DEBIAN_TARBALL" ] ||
@@ -42,6 +51,7 @@ source_debian() {
 		git_fixed commit -q -m "Debian linux-source-6.12 $pkgver" &&
 		git tag -f lab-base >/dev/null
 	) || die "could not make a git tree of the base in $LAB_TREE"
+	tree_identity "$LAB_TREE"
 	printf '%s\n' "$pkgver" >"$LAB_TREE/.git/lab-base-version"
 	note "base commit $(git -C "$LAB_TREE" rev-parse --short lab-base)"
 }
@@ -68,8 +78,10 @@ source_user_tree() {
 		! git -C "$LAB_TREE" tag -f lab-base FETCH_HEAD >/dev/null; then
 		die "could not fetch HEAD of $src into $LAB_TREE"
 	fi
-	if ! git -C "$LAB_TREE" rev-parse -q --verify HEAD >/dev/null; then
-		git -C "$LAB_TREE" checkout -q -B lab lab-base ||
+	tree_identity "$LAB_TREE"
+	# a new clone has no work tree yet
+	if [ ! -f "$LAB_TREE/Makefile" ]; then
+		git -C "$LAB_TREE" checkout -q -f -B lab lab-base ||
 			die "could not check out $head in $LAB_TREE"
 	fi
 }
