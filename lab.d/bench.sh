@@ -17,12 +17,7 @@ bench_prepare() {
 		run_paths
 		LAB_RUN=$BENCH_DIR/prepare-$kernel
 		mkdir -p "$LAB_RUN/logs"
-		source_tree
-		patch_tree
-		configure_kernel
-		build_kernel
-		build_guest_programs
-		make_image
+		lab_build
 	) || die "could not build the $kernel kernel for the benchmark"
 }
 

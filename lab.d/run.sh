@@ -23,15 +23,19 @@ run_dir() {
 	ln -sfn "$(basename "$LAB_RUN")" "$LAB_OUT/latest"
 }
 
-# lab_prepare: everything up to a bootable kernel and initramfs.
-lab_prepare() {
-	deps_install "${LAB_PACKAGES[@]}"
+# lab_build: from the base source to a bootable kernel and initramfs.
+lab_build() {
 	source_tree
 	patch_tree
 	configure_kernel
 	build_kernel
 	build_guest_programs
 	make_image
+}
+
+lab_prepare() {
+	deps_install "${LAB_PACKAGES[@]}"
+	lab_build
 }
 
 lab_run() {

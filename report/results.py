@@ -90,18 +90,21 @@ def find_splats(lines):
     return splats
 
 
+def list_lines(path):
+    """The lines of one of the lab's lists, without comments and blanks."""
+    if not path or not os.path.exists(path):
+        return []
+    with open(path) as f:
+        lines = [line.strip() for line in f]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def load_expected_warnings(path):
     """report/expected-warnings: [(suite, case glob, regex, reason)]."""
     rules = []
-    if not path or not os.path.exists(path):
-        return rules
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            suite, case, regex, reason = [x.strip() for x in line.split(" | ", 3)]
-            rules.append((suite, case, re.compile(regex), reason))
+    for line in list_lines(path):
+        suite, case, regex, reason = [x.strip() for x in line.split(" | ", 3)]
+        rules.append((suite, case, re.compile(regex), reason))
     return rules
 
 
@@ -224,19 +227,13 @@ def kunit_cases(group, prefix=""):
 def load_known(path, conditions):
     """Known failures that apply to this run: [(suite, pattern, reason)]."""
     known = []
-    if not path or not os.path.exists(path):
-        return known
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            suite, pattern, when, reason = line.split(None, 3)
-            if when != "always" and not all(
-                    conditions.get(k) == v for k, v in
-                    (c.split("=", 1) for c in when.split(","))):
-                continue
-            known.append((suite, pattern, reason))
+    for line in list_lines(path):
+        suite, pattern, when, reason = line.split(None, 3)
+        if when != "always" and not all(
+                conditions.get(k) == v for k, v in
+                (c.split("=", 1) for c in when.split(","))):
+            continue
+        known.append((suite, pattern, reason))
     return known
 
 
