@@ -5,7 +5,8 @@ git format-patch --cover-letter makes a template with the shortlog, the
 diffstat and base-commit. The subject and the text come from the previous
 cover letter (written by hand); To and Cc come from the tree's
 scripts/get_maintainer.pl run on the patches: maintainers and the mm list
-in To, everyone else in Cc.
+in To, everyone else in Cc, and the people the patches credit in their
+tags (Suggested-by:, Reviewed-by:, ...) in Cc as well.
 """
 
 import argparse
@@ -46,6 +47,19 @@ def maintainers(tree, patches):
     return to, cc
 
 
+def credited(patches):
+    """Addresses named in the tags of the patches, other than sign-offs."""
+    tag = re.compile(r"^(?:Suggested|Reviewed|Acked|Tested|Reported)-by: "
+                     r"(.+<[^>]+>)\s*$", re.M)
+    names = []
+    for path in patches:
+        with open(path) as f:
+            for name in tag.findall(f.read().partition("\n---\n")[0]):
+                if name not in names:
+                    names.append(name)
+    return names
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old", required=True)
@@ -58,6 +72,7 @@ def main():
     patches = [os.path.abspath(p) for p in args.patches
                if not p.endswith("0000-cover-letter.patch")]
     to, cc = maintainers(args.tree, patches)
+    cc += [n for n in credited(patches) if n not in to + cc]
     with open(args.new) as f:
         text = f.read()
     head, _, rest = text.partition("\n\n")
