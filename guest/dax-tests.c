@@ -348,6 +348,47 @@ TEST_F(dax, fork_child_shares_mapping)
 }
 
 /*
+ * A mapping whose file offset is one page: on a 4K-aligned device it sees
+ * the device from that page on; on a 2M-aligned device its PMD fault has
+ * no aligned folio to map and must get SIGBUS (with no kernel warning)
+ * rather than map misaligned memory.
+ */
+TEST_F(dax, mmap_offset_one_page)
+{
+	char *whole = dax_map(self->fd, MAP_LEN, MAP_SHARED), *hole, *p;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, whole);
+	fill(whole, 2 * SZ_2M, 6);
+	/* an aligned address, so that only the offset is unaligned */
+	hole = mmap(NULL, 2 * SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	p = (char *)(((uintptr_t)hole + SZ_2M - 1) & ~(SZ_2M - 1));
+	p = mmap(p, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 self->fd, getpagesize());
+	ASSERT_NE(MAP_FAILED, p) TH_LOG("mmap at offset 4K: %s", strerror(errno));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(memcmp(p, whole + getpagesize(), SZ_2M) ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	if (variant->align > (unsigned long)getpagesize()) {
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+			TH_LOG("a misaligned PMD fault did not get SIGBUS (status %#x)",
+			       status);
+	} else {
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("the mapping at offset 4K read other data (status %#x)",
+			       status);
+	}
+	ASSERT_EQ(0, munmap(hole, 2 * SZ_2M));
+	ASSERT_EQ(0, munmap(whole, MAP_LEN));
+}
+
+/*
  * The device holds one folio per faulted folio until it is unbound: the
  * count follows the faults, survives munmap, and is zero after unbind.
  * Touches are 2M apart, so that they land in different folios on a
