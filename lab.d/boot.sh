@@ -78,7 +78,8 @@ boot_guest() {
 		sleep 1
 		n=$((n + 1))
 		if ((n % 15 == 0)); then
-			last=$(grep -a -o '@@LAB begin [a-z0-9-]*' "$LAB_RUN/serial.log" | tail -n1)
+			# no match yet is not an error (set -e, pipefail)
+			last=$(grep -a -o '@@LAB begin [a-z0-9-]*' "$LAB_RUN/serial.log" | tail -n1 || true)
 			note "guest: ${last:-booting} ($(elapsed))"
 		fi
 		# the suites are done: give power-off 30 s, then stop the guest

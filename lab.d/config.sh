@@ -22,7 +22,7 @@ config_verify() {
 		"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}; want=n ;;
 		*) continue ;;
 		esac
-		got=$(grep -E "^$sym=" "$config" | cut -d= -f2-)
+		got=$(grep -E "^$sym=" "$config" | cut -d= -f2- || true)
 		[ -n "$got" ] || got=n
 		[ "$got" = "$want" ] || bad+=("$sym=$want (got $got)")
 	done < <(cat "$@")
