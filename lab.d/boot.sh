@@ -5,13 +5,39 @@
 # Guest RAM the kernel must not use, reserved with memmap=: 512M at 2G for
 # test_hmm's two DEVICE_COHERENT devices, and 4M at 2.5G for the KUnit
 # cases of MEMORY_DEVICE_GENERIC pgmaps. 8 huge pages are set aside for the
-# hugetlbfs cases of hmm-tests.
+# hugetlbfs cases of hmm-tests. A task blocked for 20 s (the hung-task
+# timeout of config/base.config) or a soft lockup panics the guest, so a
+# stuck case ends the run at once with its stack in serial.log.
 # shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
-LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hugepages=8 memmap=512M$0x80000000 test_hmm.spm_addr_dev0=0x80000000 test_hmm.spm_addr_dev1=0x90000000 memmap=4M$0xa0000000 memremap_test.generic_phys=0xa0000000'
+LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hung_task_panic=1 softlockup_panic=1 hugepages=8 memmap=512M$0x80000000 test_hmm.spm_addr_dev0=0x80000000 test_hmm.spm_addr_dev1=0x90000000 memmap=4M$0xa0000000 memremap_test.generic_phys=0xa0000000'
+
+# guest_only: the kernel command line for --only: the suites for
+# guest/init, and KUnit's own switches (off, or one filter glob).
+guest_only() {
+	local item items kunit=""
+	# --exec runs instead of the suites, KUnit's included
+	[ -z "$LAB_EXEC" ] || { printf ' kunit.enable=0'; return 0; }
+	[ -n "$LAB_ONLY" ] || return 0
+	IFS=, read -ra items <<<"$LAB_ONLY"
+	for item in "${items[@]}"; do
+		case $item in
+		kunit) kunit=all ;;
+		kunit:*) kunit=${item#kunit:} ;;
+		esac
+	done
+	printf ' lab.only=%s' "$LAB_ONLY"
+	case $kunit in
+	"") printf ' kunit.enable=0' ;;
+	all) ;;
+	*) printf ' kunit.filter_glob=%s' "$kunit" ;;
+	esac
+}
 
 guest_cmdline() {
 	local c="$LAB_GUEST_CMDLINE transparent_hugepage=$LAB_THP"
 	[ -n "$LAB_SHELL" ] && c+=" lab.shell=1"
+	[ -n "$LAB_EXEC" ] && c+=" lab.exec=$(printf '%s' "$LAB_EXEC" | base64 -w0)"
+	c+=$(guest_only)
 	[ -n "$LAB_APPEND" ] && c+=" $LAB_APPEND"
 	echo "$c"
 }

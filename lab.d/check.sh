@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # ./lab check: the project's tests, each gate a step that passes or fails;
-# all gates run, and the check fails if any did. ./lab bisect: build every
+# all gates run, and the check fails if any did. ./lab build-steps: build every
 # step of the series. Logs go to the run folder's logs/check-*.log.
 
 CHECK_FAILED=()
@@ -184,8 +184,8 @@ check_compile_at() {
 }
 
 # Every patch compiles: the series' objects, at every step, in every config.
-gate_bisect() {
-	local rev n=0 log=$LAB_RUN/logs/check-bisect.log cfg
+gate_compile_steps() {
+	local rev n=0 log=$LAB_RUN/logs/check-compile-steps.log cfg
 	: >"$log"
 	git -C "$CHECK_TREE" checkout -q -f --detach "$CHECK_HEAD"
 	for cfg in "${CHECK_CONFIGS[@]}"; do
@@ -257,7 +257,7 @@ check_summary() {
 		echo "  $line"
 	done
 	if ((${#CHECK_FAILED[@]})); then
-		die "check failed: ${CHECK_FAILED[*]}"
+		fail "check failed: ${CHECK_FAILED[*]}"
 	fi
 	echo "  all gates passed"
 }
@@ -278,29 +278,31 @@ lab_check() {
 	gate docs gate_docs
 	gate run gate_run
 	gate run-debug gate_run --debug
-	gate bisect gate_bisect
+	gate compile-steps gate_compile_steps
 	gate warnings gate_warnings
 	check_summary
 }
 
-# ./lab bisect: every step of the series builds the whole guest kernel.
-lab_bisect() {
+# ./lab build-steps: every step of the series builds the whole guest
+# kernel. A compile check, not a bisection (for that: git bisect run
+# ./lab run --tree ., which exits 125 where a commit cannot be tested).
+lab_build_steps() {
 	local rev n=0
 	run_paths
-	run_dir bisect-
+	run_dir build-steps-
 	deps_install "${LAB_PACKAGES[@]}"
 	source_tree
-	gate_git_am || die "the series does not apply; see $LAB_RUN/logs/check-git-am.log"
-	LAB_OBJ=$LAB_BUILD/obj/bisect
+	gate_git_am || fail "the series does not apply; see $LAB_RUN/logs/check-git-am.log"
+	LAB_OBJ=$LAB_BUILD/obj/build-steps
 	for rev in $(git -C "$CHECK_TREE" rev-list --reverse lab-base.."$CHECK_HEAD"); do
 		n=$((n + 1))
 		git -C "$CHECK_TREE" checkout -q -f --detach "$rev"
-		stage bisect "step $n: $(git -C "$CHECK_TREE" log -1 --format=%s "$rev")"
+		stage steps "step $n: $(git -C "$CHECK_TREE" log -1 --format=%s "$rev")"
 		# series.config names symbols that only exist once their patch is in
 		LAB_NO_SERIES=$([ -f "$CHECK_TREE/mm/memremap_test.c" ] || echo 1)
 		LAB_TREE=$CHECK_TREE configure_kernel
-		LAB_TREE=$CHECK_TREE logged "$LAB_RUN/logs/bisect-$n.log" "step $n" kmake bzImage modules ||
-			die "step $n does not build: $(git -C "$CHECK_TREE" log -1 --format='%h %s' "$rev"); log: $LAB_RUN/logs/bisect-$n.log"
+		LAB_TREE=$CHECK_TREE logged "$LAB_RUN/logs/step-$n.log" "step $n" kmake bzImage modules ||
+			fail "step $n does not build: $(git -C "$CHECK_TREE" log -1 --format='%h %s' "$rev"); log: $LAB_RUN/logs/step-$n.log"
 	done
-	stage bisect "all $n steps build bzImage and modules"
+	stage steps "all $n steps build bzImage and modules"
 }

@@ -4,7 +4,10 @@
 
 LAB_BUILD=${LAB_BUILD:-$LAB_ROOT/build}
 LAB_OUT=${LAB_OUT:-$LAB_ROOT/out}
-export CCACHE_DIR=${CCACHE_DIR:-$LAB_BUILD/ccache}
+# Outside the clone, so that every clone on this machine (CI's included)
+# shares one compiler cache: a kernel built once is a cache hit after.
+LAB_CACHE=${LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pgmap-folio}
+export CCACHE_DIR=${CCACHE_DIR:-$LAB_CACHE/ccache}
 
 LAB_T0=$(date +%s)
 
@@ -24,10 +27,44 @@ note() {
 	printf '         %s\n' "$*"
 }
 
-# die TEXT: one clear line saying what failed and what to do, then exit 1.
+# Exit status (./lab --help): 1 a test failed, 2 a bad command line, 125
+# the lab could not build or test the tree (git bisect run: skip it).
+
+# die TEXT: one clear line saying what failed and what to do; exit 125.
 die() {
 	printf 'lab: error: %s\n' "$*" >&2
+	exit 125
+}
+
+# fail TEXT: the tests ran and something failed; exit 1.
+fail() {
+	printf 'lab: FAIL: %s\n' "$*" >&2
 	exit 1
+}
+
+# usage_error TEXT: a bad command line; exit 2.
+usage_error() {
+	printf 'lab: usage: %s\n' "$*" >&2
+	exit 2
+}
+
+# lab_suites: the suites the guest runs, as report/manifest lists them.
+lab_suites() {
+	awk '!/^#/ && NF { print $1 }' "$LAB_ROOT/report/manifest" | awk '!seen[$0]++'
+}
+
+# only_check LIST: every suite named by --only is one the lab runs.
+only_check() {
+	local item items suites
+	[ -n "$1" ] || return 0
+	suites=" $(lab_suites | tr '\n' ' ')"
+	IFS=, read -ra items <<<"$1"
+	for item in "${items[@]}"; do
+		[[ $suites == *" ${item%%:*} "* ]] ||
+			usage_error "--only ${item}: no suite '${item%%:*}' (suites:$suites)"
+	done
+	(($(grep -o 'kunit:' <<<"$1" | wc -l) <= 1)) ||
+		usage_error "--only kunit:GLOB: KUnit takes one filter glob (kunit.filter_glob)"
 }
 
 # need CMD PACKAGE: fail clearly when a host tool is missing.

@@ -24,6 +24,7 @@ make_image() {
 	install -m 0755 /bin/busybox "$root/bin/busybox"
 	install -m 0755 "$LAB_ROOT/guest/init" "$root/init"
 	install -m 0755 "$LAB_OBJ"/guest-bin/* "$root/lab/bin/"
+	lab_suites >"$root/lab/suites"
 	image_copy_elf "$root" "$(command -v ndctl)" "$(command -v daxctl)"
 	cp -a "$LAB_OBJ/modroot/lib" "$root/" 2>/dev/null || true
 	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) \

@@ -14,11 +14,15 @@ report_run() {
 	python3 "$LAB_ROOT/report/results.py" --run "$LAB_RUN" --tree "$LAB_TREE" \
 		--known "$LAB_ROOT/report/known-failures" \
 		--expected-warnings "$LAB_ROOT/report/expected-warnings" \
+		--known-skips "$LAB_ROOT/report/known-skips" \
+		--manifest "$LAB_ROOT/report/manifest" \
 		--meta "base=$base" \
 		--meta "base_commit=$(git -C "$LAB_TREE" rev-parse lab-base)" \
 		--meta "tree=${LAB_USER_TREE:-debian}" \
 		--meta "patches=$LAB_PATCH_COUNT" --meta "series=$series" \
 		--meta "variant=$variant" --meta "thp=$LAB_THP" \
+		--meta "base_series=$(grep -Eo '^[0-9]+\.[0-9]+' <<<"$LAB_BASE_VERSION")" \
+		--meta "only=$LAB_ONLY$([ -n "$LAB_EXEC" ] && echo exec)" \
 		--meta "kernel=$LAB_KERNEL_RELEASE" \
 		--meta "boot_error=$LAB_BOOT_ERROR" \
 		--meta "elapsed_s=$(( $(date +%s) - LAB_T0 ))" >"$LAB_RUN/summary.txt" || rc=$?

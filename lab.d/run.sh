@@ -33,9 +33,31 @@ lab_build() {
 	make_image
 }
 
+# lab_reuse: --no-build: the kernel of the last build of this tree and
+# variant, as it is; the guest programs and the initramfs are remade (they
+# take seconds, and are what one edits between two boots).
+lab_reuse() {
+	[ -n "$LAB_NO_SERIES" ] && LAB_TREE=$LAB_TREE-base
+	[ -f "$LAB_OBJ/arch/x86/boot/bzImage" ] && [ -d "$LAB_OBJ/modroot" ] ||
+		die "--no-build: nothing built in ${LAB_OBJ#"$LAB_ROOT"/} yet: run once without it"
+	LAB_BASE_VERSION=$(make -s -C "$LAB_TREE" kernelversion 2>/dev/null) ||
+		die "$LAB_TREE: 'make kernelversion' failed; is it a kernel tree?"
+	LAB_PATCH_COUNT=0
+	[ -n "$LAB_NO_SERIES" ] ||
+		LAB_PATCH_COUNT=$(git -C "$LAB_TREE" rev-list --count lab-base..HEAD)
+	LAB_KERNEL_RELEASE=$(cat "$LAB_OBJ/include/config/kernel.release")
+	stage build "--no-build: kernel $LAB_KERNEL_RELEASE as built in ${LAB_OBJ#"$LAB_ROOT"/} ($(date -r "$LAB_OBJ/arch/x86/boot/bzImage" '+%F %T'))"
+	build_guest_programs
+	make_image
+}
+
 lab_prepare() {
 	deps_install "${LAB_PACKAGES[@]}"
-	lab_build
+	if [ -n "$LAB_NO_BUILD" ]; then
+		lab_reuse
+	else
+		lab_build
+	fi
 }
 
 lab_run() {

@@ -25,35 +25,82 @@ tree_identity() {
 		git -C "$1" config user.name "pgmap-folio developers"
 }
 
+# ref_safe TEXT: TEXT usable in a git tag name (Debian versions have ~ and :).
+ref_safe() {
+	printf '%s' "$1" | tr '~:^ ' '____'
+}
+
+# source_import TARBALL TOP VERSION: the tarball's TOP folder becomes the
+# commit tagged lab-base of LAB_TREE, a root commit made with a fixed
+# identity and date, so its id is the same on every machine. An existing
+# repository is kept (its worktrees and history too): the old base stays
+# as tag lab-base-OLDVERSION and the work tree moves to the new base.
+source_import() {
+	local tarball=$1 top=$2 pkgver=$3 tmp=$LAB_BUILD/linux.unpack src tree commit
+	local git_dir=$LAB_TREE/.git index="" old
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	tar -C "$tmp" -xf "$tarball" ||
+		die "could not unpack $tarball (disk full? df -h $LAB_BUILD)"
+	[ -d "$tmp/$top" ] || die "$tarball has no folder $top"
+	if [ -d "$git_dir" ]; then
+		src=$tmp/$top
+		index=$tmp/index
+	else
+		rm -rf "$LAB_TREE"
+		mv "$tmp/$top" "$LAB_TREE"
+		git init -q -b lab "$LAB_TREE" || die "git init failed in $LAB_TREE"
+		src=$LAB_TREE
+	fi
+	# Debian's .gitignore ends with "/*": add with -f, or nothing is added.
+	tree=$(
+		export GIT_DIR=$git_dir GIT_WORK_TREE=$src
+		[ -z "$index" ] || export GIT_INDEX_FILE=$index
+		git -C "$src" add -f -A . && git write-tree
+	) && commit=$(git_fixed --git-dir="$git_dir" commit-tree "$tree" \
+			-m "Debian linux-source-6.12 $pkgver") ||
+		die "could not make a git commit of the base in $LAB_TREE"
+	old=$(cat "$git_dir/lab-base-version" 2>/dev/null || true)
+	if [ -n "$old" ]; then
+		git -C "$LAB_TREE" tag -f "lab-base-$(ref_safe "$old")" lab-base >/dev/null
+		git -C "$LAB_TREE" tag -f lab-base "$commit" >/dev/null &&
+			git -C "$LAB_TREE" checkout -q -f -B lab lab-base ||
+			die "could not check out the new base in $LAB_TREE"
+		note "the previous base stays as tag lab-base-$(ref_safe "$old")"
+	else
+		git -C "$LAB_TREE" update-ref refs/heads/lab "$commit" &&
+			git -C "$LAB_TREE" tag -f lab-base "$commit" >/dev/null ||
+			die "could not tag the base in $LAB_TREE"
+	fi
+	rm -rf "$tmp"
+	tree_identity "$LAB_TREE"
+	printf '%s\n' "$pkgver" >"$git_dir/lab-base-version"
+	note "base commit $(git -C "$LAB_TREE" rev-parse --short lab-base)"
+}
+
 source_debian() {
-	local pkgver tmp
+	local pkgver old state
 	[ -r "$LAB_DEBIAN_TARBALL" ] ||
 		die "$LAB_DEBIAN_TARBALL not found: install it with apt-get install linux-source-6.12"
 	pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 	LAB_TREE=$LAB_BUILD/linux
-	if [ "$(cat "$LAB_TREE/.git/lab-base-version" 2>/dev/null)" = "$pkgver" ]; then
+	old=$(cat "$LAB_TREE/.git/lab-base-version" 2>/dev/null || true)
+	if [ "$old" = "$pkgver" ]; then
 		stage source "Debian linux-source-6.12 $pkgver (cached in build/linux)"
 		return 0
 	fi
-	stage source "unpacking Debian linux-source-6.12 $pkgver into a git tree"
-	tmp=$LAB_BUILD/linux.unpack
-	rm -rf "$tmp" "$LAB_TREE"
-	mkdir -p "$tmp"
-	tar -C "$tmp" -xf "$LAB_DEBIAN_TARBALL" ||
-		die "could not unpack $LAB_DEBIAN_TARBALL (disk full? df -h $LAB_BUILD)"
-	mv "$tmp/linux-source-6.12" "$LAB_TREE"
-	rmdir "$tmp"
-	# Debian's .gitignore ends with "/*": add with -f, or nothing is added.
-	(
-		cd "$LAB_TREE" &&
-		git init -q -b lab &&
-		git add -f -A . &&
-		git_fixed commit -q -m "Debian linux-source-6.12 $pkgver" &&
-		git tag -f lab-base >/dev/null
-	) || die "could not make a git tree of the base in $LAB_TREE"
-	tree_identity "$LAB_TREE"
-	printf '%s\n' "$pkgver" >"$LAB_TREE/.git/lab-base-version"
-	note "base commit $(git -C "$LAB_TREE" rev-parse --short lab-base)"
+	if [ -n "$old" ] && [ -z "$LAB_RESET" ]; then
+		state=$(cat "$(patch_state_file)" 2>/dev/null || true)
+		tree_disposable "$state" "$(git -C "$LAB_TREE" rev-parse HEAD)" ||
+			die "Debian's linux-source-6.12 is now $pkgver, and $LAB_TREE has work on $old not exported to patches/: run ./lab export first (or --reset to move to the new base anyway; the old branch stays as tag lab-work-$(ref_safe "$old"))"
+	fi
+	if [ -n "$old" ]; then
+		git -C "$LAB_TREE" tag -f "lab-work-$(ref_safe "$old")" HEAD >/dev/null
+		stage source "Debian linux-source-6.12 is now $pkgver (was $old): importing it into build/linux"
+	else
+		stage source "unpacking Debian linux-source-6.12 $pkgver into a git tree"
+	fi
+	source_import "$LAB_DEBIAN_TARBALL" linux-source-6.12 "$pkgver"
 }
 
 source_user_tree() {

@@ -3,13 +3,26 @@
 
 Inputs, all in the run folder:
   serial.log   the guest console: KTAP from built-in KUnit suites, kernel
-               warnings, and the "@@LAB begin/end/case" markers of guest/init
+               splats, and the "@@LAB begin/end/case" markers of guest/init
   results.log  the results port: each suite's TAP framed by
-               "@@LAB begin NAME" / "@@LAB end NAME rc=N", then "@@LAB done"
+               "@@LAB begin NAME" / "@@LAB end NAME rc=N", the kernel's
+               taint ("@@LAB taint N"), then "@@LAB done"
 
-KTAP is parsed by the tree's own tools/testing/kunit/kunit.py; kselftest TAP
-by its "ok" / "not ok" lines. Cases listed in report/known-failures for the
-conditions of this run count as known failures ("xfail"), with their reason.
+The lists in report/ (lablists.py says their format) say what must run
+(manifest), what may fail (known-failures), skip (known-skips) or warn
+(expected-warnings) under which conditions. The verdict is PASS only when
+every one of these holds; each that does not is one line under
+"problems", naming the cause:
+  - every suite of the manifest ran, with the number of cases it lists;
+    no suite ran that the manifest does not know;
+  - no case failed, unless listed as a known failure for this run;
+  - no case skipped, unless listed as a known skip;
+  - every kernel splat came from a known failure or is a warning its case
+    provokes on purpose, and each such case warned exactly as often as
+    listed;
+  - the kernel's taint flags are explained by those splats (and N, which
+    KUnit sets);
+  - the guest finished, and the lab saw no boot error.
 
 Exit status: 0 when the verdict is "pass", 1 otherwise.
 """
@@ -18,234 +31,19 @@ import argparse
 import fnmatch
 import json
 import os
-import re
-import subprocess
 import sys
 
-SUITES = ("kunit", "hmm-tests", "dax")
+import ktap
+import ktest
+import lablists
+import splats as splatmod
 
-TAP_LINE = re.compile(r"^(not ok|ok)\s+\d+\s+(.*?)(?:\s+#\s*(SKIP|XFAIL|TODO)\b\s*(.*))?$")
-MARKER = re.compile(r"@@LAB (begin|end|case) (\S+)")
-
-# The first line of each kind of kernel complaint. A "cut here" line opens
-# WARN and BUG reports; the "WARNING:"/"BUG:" line that follows it belongs to
-# the same splat. Lockdep, KASAN and hung-task reports have no "cut here".
-SPLAT_START = re.compile(
-    r"-+\[ cut here \]-+|\bBUG: |\bWARNING: |\bKASAN: |\bUBSAN: |"
-    r"\bOops: |general protection fault|Kernel panic - |"
-    r"INFO: task .* blocked for more than|INFO: rcu_.* detected stall|"
-    r"possible circular locking dependency|inconsistent lock state"
-)
-CALL_TRACE = re.compile(r"\bCall Trace:")
-END_TRACE = re.compile(r"---\[ end trace|---\[ end Kernel panic")
-SPLAT_SPAN = 60  # lines after a splat's first line that belong to it
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def strip_console(line):
-    """The console line without its printk timestamp."""
-    return re.sub(r"^\s*\[\s*\d+\.\d+\]\s?", "", line.rstrip("\r\n"))
-
-
-KUNIT_SUBTEST = re.compile(r"^\s*# Subtest: (\S+)")
-KUNIT_RESULT = re.compile(r"^\s*(?:not )?ok \d+ (\S+)")
-KUNIT_SKIP = re.compile(r"^\s*ok \d+ (.+?) # SKIP ?(.*)$")
-
-
-def find_splats(lines):
-    """Splats in a console log, each a dict: line, text (its first lines),
-    during (what ran: a guest suite or case, or a KUnit suite.case)."""
-    splats = []
-    marker = "boot"
-    kunit_suite = None
-    pending = []  # splats in a KUnit case whose result line is still ahead
-    current = None
-    for i, raw in enumerate(lines):
-        line = strip_console(raw)
-        m = MARKER.search(line)
-        if m and line.startswith("@@LAB"):
-            marker = m.group(2) if m.group(1) != "end" else "idle"
-            kunit_suite, current = None, None
-            continue
-        m = KUNIT_SUBTEST.match(line)
-        if m and marker == "boot":
-            kunit_suite = m.group(1)
-        m = KUNIT_RESULT.match(line)
-        if m and pending:
-            for splat in pending:
-                splat["during"] = "%s.%s" % (kunit_suite, m.group(1))
-            pending = []
-        since = i + 1 - current["line"] if current else None
-        if (SPLAT_START.search(line) and (since is None or since > 5)) or \
-                (CALL_TRACE.search(line) and since is None):
-            current = {"line": i + 1, "text": [], "during": marker}
-            splats.append(current)
-            if marker == "boot" and kunit_suite:
-                pending.append(current)
-        if current is not None:
-            current["text"].append(line)
-            if END_TRACE.search(line) or len(current["text"]) >= SPLAT_SPAN:
-                current = None
-    for splat in splats:
-        splat["text"] = "\n".join(splat["text"])
-    return splats
-
-
-def list_lines(path):
-    """The lines of one of the lab's lists, without comments and blanks."""
-    if not path or not os.path.exists(path):
-        return []
-    with open(path) as f:
-        lines = [line.strip() for line in f]
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-def load_expected_warnings(path):
-    """report/expected-warnings: [(suite, case glob, regex, reason)]."""
-    rules = []
-    for line in list_lines(path):
-        suite, case, regex, reason = [x.strip() for x in line.split(" | ", 3)]
-        rules.append((suite, case, re.compile(regex), reason))
-    return rules
-
-
-def classify_splat(splat, xfail_names, rules):
-    """Why a splat is expected, or None: it came from a case known to fail
-    here, or it is a warning that case is written to provoke."""
-    if splat["during"] in xfail_names:
-        return "from a known failure"
-    for suite, case, regex, reason in rules:
-        name = splat["during"]
-        if suite == "kunit" or name.startswith(suite + "."):
-            if fnmatch.fnmatchcase(name, case) and regex.search(splat["text"]):
-                return reason
-    return None
-
-
-def parse_tap(text):
-    """kselftest TAP: {"cases": [...], "planned": N, "bailout": str}."""
-    cases, planned, bailout = [], None, None
-    for line in text.splitlines():
-        line = line.rstrip()
-        m = re.match(r"^1\.\.(\d+)", line)
-        if m:
-            planned = int(m.group(1))
-            continue
-        if line.startswith("Bail out!"):
-            bailout = line[len("Bail out!"):].strip() or "bail out"
-            continue
-        m = TAP_LINE.match(line)
-        if not m:
-            continue
-        ok, name, directive, reason = m.groups()
-        if directive == "SKIP":
-            result = "skip"
-        elif directive == "XFAIL":
-            result = "xfail"
-        else:
-            result = "pass" if ok == "ok" else "fail"
-        cases.append({"name": name.strip(), "result": result,
-                      "reason": (reason or "").strip()})
-    return {"cases": cases, "planned": planned, "bailout": bailout}
-
-
-def split_results(text):
-    """The results port: {suite: {"text": TAP, "rc": int|None}}, done flag."""
-    suites, current, buf = {}, None, []
-    done = False
-    for line in text.splitlines():
-        if line.startswith("@@LAB begin "):
-            current, buf = line.split()[2], []
-        elif line.startswith("@@LAB end ") and current:
-            m = re.search(r"rc=(-?\d+)", line)
-            suites[current] = {"text": "\n".join(buf),
-                               "rc": int(m.group(1)) if m else None}
-            current = None
-        elif line.startswith("@@LAB done"):
-            done = True
-        elif current:
-            buf.append(line)
-    if current:  # the guest stopped inside a suite
-        suites[current] = {"text": "\n".join(buf), "rc": None}
-    return suites, done
-
-
-def kselftest_suite(name, entry):
-    """Cases of one kselftest suite, with synthetic failures for a suite that
-    bailed out, stopped early or exited non-zero without a failing case."""
-    if entry is None:
-        return [{"name": "(suite did not run)", "result": "fail", "reason": ""}]
-    tap = parse_tap(entry["text"])
-    cases = tap["cases"]
-    reported = len(cases)
-    if tap["bailout"]:
-        cases.append({"name": "(bail out)", "result": "fail",
-                      "reason": tap["bailout"]})
-    if tap["planned"] is not None and reported < tap["planned"]:
-        cases.append({"name": "(%d of %d cases did not report)"
-                      % (tap["planned"] - reported, tap["planned"]),
-                      "result": "fail", "reason": ""})
-    if entry["rc"] is None:
-        cases.append({"name": "(suite did not finish)", "result": "fail",
-                      "reason": ""})
-    elif entry["rc"] != 0 and not any(c["result"] == "fail" for c in cases):
-        cases.append({"name": "(exit status %d)" % entry["rc"],
-                      "result": "fail", "reason": ""})
-    return cases
-
-
-def kunit_json(tree, serial):
-    """Run the tree's kunit.py parse on the console log; its JSON or None."""
-    kunit = os.path.join(tree, "tools/testing/kunit/kunit.py")
-    try:
-        out = subprocess.run([sys.executable, kunit, "parse", "--json",
-                              os.path.abspath(serial)],
-                             capture_output=True, text=True, timeout=300)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    start = out.stdout.find("\n{")
-    if start < 0:
-        return None
-    try:
-        return json.loads(out.stdout[start:])
-    except ValueError:
-        return None
-
-
-def kunit_cases(group, prefix=""):
-    """Leaf cases of a kunit.py JSON group as kselftest-like case dicts."""
-    result = {"PASS": "pass", "SKIP": "skip"}
-    cases = []
-    for case in group.get("test_cases", []):
-        cases.append({"name": prefix + case["name"],
-                      "result": result.get(case["status"], "fail"),
-                      "reason": "" if case["status"] in result else case["status"]})
-    for sub in group.get("sub_groups", []):
-        cases += kunit_cases(sub, prefix + sub["name"] + ".")
-    return cases
-
-
-def load_known(path, conditions):
-    """Known failures that apply to this run: [(suite, pattern, reason)]."""
-    known = []
-    for line in list_lines(path):
-        suite, pattern, when, reason = line.split(None, 3)
-        if when != "always" and not all(
-                conditions.get(k) == v for k, v in
-                (c.split("=", 1) for c in when.split(","))):
-            continue
-        known.append((suite, pattern, reason))
-    return known
-
-
-def apply_known(suite, cases, known):
-    for case in cases:
-        for ksuite, pattern, reason in known:
-            if ksuite == suite and fnmatch.fnmatchcase(case["name"], pattern):
-                if case["result"] == "fail":
-                    case["result"] = "xfail"
-                    case["reason"] = reason
-                elif case["result"] == "pass":
-                    case["note"] = "known to fail here, but passed"
+def is_pseudo(case):
+    """A pseudo-case stands for something about a suite, not a test."""
+    return "(" in case["name"]
 
 
 def counts(cases):
@@ -255,61 +53,243 @@ def counts(cases):
     return c
 
 
-def build_results(run, tree, known_path, expected_path, meta):
+def selected(meta):
+    """--only: {suite: [filters]} of a filtered run, or None."""
+    only = meta.get("only") or ""
+    if not only:
+        return None
+    sel = {}
+    for item in only.split(","):
+        suite, _, filt = item.partition(":")
+        sel.setdefault(suite, [])
+        if filt:
+            sel[suite].append(filt)
+    return sel
+
+
+def conditions_of(meta):
+    return {k: str(v) for k, v in meta.items()}
+
+
+class Judge:
+    """Collects the cases of every suite and the problems of the run."""
+
+    def __init__(self, lists):
+        self.lists = lists
+        self.suites = {}
+        self.problems = []
+
+    def add_suite(self, name, cases, **extra):
+        for case in cases:
+            rule = lablists.match(self.lists["known"], name, case["name"])
+            if rule and case["result"] == "fail":
+                case["result"], case["reason"] = "xfail", rule.reason
+            elif rule and case["result"] == "pass":
+                case["note"] = "listed as a known failure here, but passed"
+            if case["result"] == "skip":
+                rule = lablists.match(self.lists["skips"], name, case["name"])
+                if rule:
+                    case["listed"] = rule.reason
+        self.suites[name] = dict(counts(cases), cases=cases, **extra)
+
+    def problem(self, text):
+        self.problems.append(text)
+
+    def judge_cases(self):
+        for name, suite in self.suites.items():
+            for case in suite["cases"]:
+                if case["result"] == "fail":
+                    self.problem("fail: %s: %s%s" % (
+                        name, case["name"],
+                        " (%s)" % case["reason"] if case["reason"] else ""))
+                elif case["result"] == "skip" and "listed" not in case:
+                    self.problem("skip not in report/known-skips: %s: %s%s" % (
+                        name, case["name"],
+                        " (%s)" % case["reason"] if case["reason"] else ""))
+
+    def real_cases(self, suite):
+        if suite not in self.suites:
+            return []
+        return [c for c in self.suites[suite]["cases"] if not is_pseudo(c)]
+
+    def judge_manifest(self, sel):
+        for exp in self.lists["manifest"]:
+            if sel is not None:
+                continue
+            n = sum(1 for c in self.real_cases(exp.suite)
+                    if fnmatch.fnmatchcase(c["name"], exp.glob))
+            if n != exp.count:
+                self.problem("manifest: %s: %s: %d cases reported, %d expected (%s)"
+                             % (exp.suite, exp.glob, n, exp.count, exp.where))
+        globs = {}
+        for exp in self.lists["manifest"]:
+            globs.setdefault(exp.suite, []).append(exp.glob)
+        for suite, names in globs.items():
+            if sel is not None:
+                break
+            for c in self.real_cases(suite):
+                if not any(fnmatch.fnmatchcase(c["name"], g) for g in names):
+                    self.problem("manifest: %s: %s matches no line of report/manifest"
+                                 % (suite, c["name"]))
+        if sel is not None:
+            for suite in sel:
+                if not self.real_cases(suite):
+                    self.problem("%s: no case ran (the filter matched nothing?)" % suite)
+
+
+def exec_cases(entry):
+    """--exec CMD: one case, passed when CMD exited 0."""
+    if entry is None or entry["rc"] is None:
+        return [ktest.pseudo("the command did not finish")]
+    return [{"name": "exec", "result": "pass" if entry["rc"] == 0 else "fail",
+             "reason": "exit status %d" % entry["rc"] if entry["rc"] else ""}]
+
+
+def kunit_suite(judge, tree, serial_lines, want):
+    """The KUnit suites of the console log, as one suite "kunit"."""
+    try:
+        per_suite, errors = ktap.parse(tree, serial_lines)
+    except ImportError as e:
+        judge.problem("kunit: cannot read KTAP: %s" % e)
+        per_suite, errors = {}, []
+    cases = [c for suite in per_suite.values() for c in suite]
+    if not per_suite and want:
+        cases = [{"name": "(no KTAP output found)", "result": "fail",
+                  "reason": "no KUnit suite printed anything"}]
+    judge.add_suite("kunit", cases, suites={}, parser_errors=errors)
+    for name, scases in per_suite.items():
+        judge.suites["kunit"]["suites"][name] = counts(scases)
+
+
+def judge_splats(judge, serial_lines):
+    """Mark each splat expected or not, and check the listed counts."""
+    found = splatmod.find(serial_lines)
+    xfail = {(s, c["name"]) for s, suite in judge.suites.items()
+             for c in suite["cases"] if c["result"] == "xfail"}
+    seen = {}
+    for s in found:
+        s["expected"] = None
+        if (s["suite"], s["case"]) in xfail:
+            s["expected"] = "from a known failure"
+            continue
+        for rule in judge.lists["warnings"]:
+            if rule.suite == s["suite"] and rule.case == (s["case"] or "-") and \
+                    rule.regex.search(s["text"]):
+                s["expected"] = rule.reason
+                seen[rule] = seen.get(rule, 0) + 1
+                break
+    warned = []
+    for rule in judge.lists["warnings"]:
+        ran = any(rule.case in (c["name"], "-") for c in judge.real_cases(rule.suite))
+        n = seen.get(rule, 0)
+        if ran:
+            warned.append({"suite": rule.suite, "case": rule.case,
+                           "count": n, "listed": rule.count})
+        if ran and n != rule.count:
+            judge.problem("expected warning: %s: %s warned %d times, %d listed (%s)"
+                          % (rule.suite, rule.case, n, rule.count, rule.where))
+    for s in found:
+        if not s["expected"]:
+            judge.problem("splat: serial.log:%d during %s: %s"
+                          % (s["line"], s["during"], s["title"][:90]))
+    return found, warned
+
+
+# Taint flags a run may show, and the splat that explains each.
+TAINT_FROM = (("W", ("WARNING:",)), ("D", ("Oops", "BUG:", "general protection")),
+              ("B", ("Bad page", "KASAN")), ("L", ("soft lockup",)))
+
+
+def judge_taint(judge, taint, found, done):
+    """The kernel's taint at the end of the run, flag by flag."""
+    if taint is None:
+        if done:
+            judge.problem("taint: the guest did not report the kernel's taint "
+                          "(@@LAB taint) at the end of the run")
+        return None
+    allowed = set()
+    if judge.suites.get("kunit", {}).get("suites"):
+        allowed.add("N")  # KUnit taints the kernel when a suite runs
+    for s in found:
+        if s["expected"]:
+            for flag, words in TAINT_FROM:
+                if any(w in s["text"] for w in words):
+                    allowed.add(flag)
+    flags = splatmod.taint_flags(taint)
+    for flag in flags:
+        if flag not in allowed and flag.isalpha():
+            judge.problem("taint: the kernel is tainted %s (%d); flag %s is not "
+                          "explained by an expected splat" % (flags, taint, flag))
+    if "?" in flags:
+        judge.problem("taint: unknown taint bits in %d" % taint)
+    return flags
+
+
+def build_results(run, tree, known_path, expected_path, meta,
+                  known_skips_path=None, manifest_path=None):
+    """results.json's content for one run folder."""
+    known_skips_path = known_skips_path or os.path.join(HERE, "known-skips")
+    manifest_path = manifest_path or os.path.join(HERE, "manifest")
     with open(os.path.join(run, "serial.log"), errors="replace") as f:
         serial_lines = f.readlines()
     try:
         with open(os.path.join(run, "results.log"), errors="replace") as f:
-            results_text = f.read()
+            port_text = f.read()
     except OSError:
-        results_text = ""
-    entries, done = split_results(results_text)
-    conditions = {k: str(v) for k, v in meta.items()}
-    known = load_known(known_path, conditions)
+        port_text = ""
+    entries, order, taint, done = ktest.parse_results_port(port_text)
+    cond = conditions_of(meta)
+    sel = selected(meta)
+    lists = {"manifest": [], "known": [], "skips": [], "warnings": []}
+    list_error = None
+    try:
+        lists = {"manifest": lablists.load_manifest(manifest_path, cond),
+                 "known": lablists.load_rules(known_path, cond),
+                 "skips": lablists.load_rules(known_skips_path, cond),
+                 "warnings": lablists.load_warnings(expected_path, cond)}
+    except lablists.ListError as e:
+        list_error = str(e)
+    judge = Judge(lists)
+    if list_error:
+        judge.problem("lists: %s" % list_error)
 
-    suites = {}
-    skip_reasons = {}
-    for raw in serial_lines:
-        m = KUNIT_SKIP.match(strip_console(raw))
-        if m:
-            skip_reasons[m.group(1)] = m.group(2)
-    kj = kunit_json(tree, os.path.join(run, "serial.log"))
-    kcases, per_suite = [], {}
-    if kj is None or not kj.get("sub_groups"):
-        kcases = [{"name": "(no KTAP output found)", "result": "fail", "reason": ""}]
-    else:
-        for group in kj["sub_groups"]:
-            cases = kunit_cases(group, group["name"] + ".")
-            for c in cases:
-                if c["result"] == "skip":
-                    c["reason"] = skip_reasons.get(c["name"].rsplit(".", 1)[-1], "")
-            apply_known("kunit", cases, known)
-            per_suite[group["name"]] = counts(cases)
-            kcases += cases
-    suites["kunit"] = dict(counts(kcases), suites=per_suite, cases=kcases)
+    manifest_suites = []
+    for exp in lists["manifest"]:
+        if exp.suite not in manifest_suites:
+            manifest_suites.append(exp.suite)
+    want = [s for s in manifest_suites if sel is None or s in sel]
+    if sel is not None:
+        want += [s for s in sel if s not in want]
+    if "kunit" in want or sel is None:
+        kunit_suite(judge, tree, serial_lines, "kunit" in want)
+    for name in want + [s for s in order if s not in want]:
+        if name == "kunit" or name in judge.suites:
+            continue
+        if name == "exec":
+            judge.add_suite(name, exec_cases(entries.get(name)))
+            continue
+        judge.add_suite(name, ktest.suite_cases(entries.get(name)))
+        if name not in manifest_suites and name != "exec":
+            judge.problem("%s: ran in the guest, but report/manifest does not list it"
+                          % name)
+    judge.judge_manifest(sel)
+    judge.judge_cases()
+    found, warned = judge_splats(judge, serial_lines)
+    flags = judge_taint(judge, taint, found, done)
+    if not done:
+        judge.problem("guest: it did not finish its suites (no @@LAB done)")
+    if meta.get("boot_error"):
+        judge.problem("guest: %s" % meta["boot_error"])
 
-    for name in SUITES[1:]:
-        cases = kselftest_suite(name, entries.get(name))
-        apply_known(name, cases, known)
-        suites[name] = dict(counts(cases), cases=cases)
-
-    splats = find_splats(serial_lines)
-    xfail_names = {c["name"] for s in suites.values()
-                   for c in s["cases"] if c["result"] == "xfail"}
-    rules = load_expected_warnings(expected_path)
-    for s in splats:
-        s["expected"] = classify_splat(s, xfail_names, rules)
-        lines = s["text"].splitlines()
-        heads = [x for x in lines if re.search(r"\b(WARNING|BUG|Oops|KASAN|INFO):", x)]
-        s["first_line"] = (heads or lines or [""])[0]
-    unexpected = [s for s in splats if not s["expected"]]
-
-    failed = sum(s["fail"] for s in suites.values())
-    verdict = "pass" if failed == 0 and not unexpected and done \
-        and not meta.get("boot_error") else "fail"
-    return dict(meta, suites=suites, splats=len(unexpected),
-                splats_expected=len(splats) - len(unexpected),
-                splat_list=splats, guest_finished=done, verdict=verdict)
+    for s in found:
+        s["first_line"] = s["title"]
+    unexpected = sum(1 for s in found if not s["expected"])
+    verdict = "fail" if judge.problems else "pass"
+    return dict(meta, suites=judge.suites, splats=unexpected,
+                splats_expected=len(found) - unexpected, splat_list=found,
+                expected_warnings=warned, taint=taint, taint_flags=flags,
+                guest_finished=done, problems=judge.problems,
+                filtered=sel is not None, verdict=verdict)
 
 
 def table(res):
@@ -317,39 +297,57 @@ def table(res):
     out.append("base      %s, %d patches, %s kernel, THP %s"
                % (res.get("base"), res.get("patches", 0), res.get("variant"),
                   res.get("thp")))
+    if res.get("filtered"):
+        only = res.get("only")
+        out.append("filter    %s: the manifest's counts are not checked"
+                   % ("--exec" if only == "exec" else "--only %s" % only))
     out.append("%-16s %5s %5s %5s %6s" % ("suite", "pass", "fail", "skip", "known"))
     for name, s in res["suites"].items():
         out.append("%-16s %5d %5d %5d %6d" % (name, s["pass"], s["fail"],
                                                s["skip"], s["xfail"]))
-        if name == "kunit":
-            for sub, c in sorted(s["suites"].items()):
-                out.append("  %-14s %5d %5d %5d %6d" % (sub[:14], c["pass"],
-                           c["fail"], c["skip"], c["xfail"]))
+        for sub, c in sorted(s.get("suites", {}).items()):
+            out.append("  %-14s %5d %5d %5d %6d" % (sub[:14], c["pass"],
+                       c["fail"], c["skip"], c["xfail"]))
     for name, s in res["suites"].items():
         for c in s["cases"]:
-            if c["result"] != "pass":
-                out.append("  %-5s %s: %s%s" % (c["result"], name, c["name"],
-                           " (%s)" % c["reason"] if c["reason"] else ""))
+            if c["result"] == "skip":
+                out.append("  skip  %s: %s (%s)%s" % (
+                    name, c["name"], c.get("listed") or c["reason"] or "no reason",
+                    "" if "listed" in c else " NOT LISTED"))
+            elif c["result"] == "xfail":
+                out.append("  known %s: %s (%s)" % (name, c["name"], c["reason"]))
+            elif c.get("note"):
+                out.append("  note  %s: %s: %s" % (name, c["name"], c["note"]))
+    for w in res.get("expected_warnings", []):
+        out.append("  warns %s: %s: %d time%s (listed: %d)" % (
+            w["suite"], w["case"], w["count"], "" if w["count"] == 1 else "s",
+            w["listed"]))
     out.append("splats    %d unexpected, %d expected"
                % (res["splats"], res["splats_expected"]))
     for s in res["splat_list"]:
         out.append("  %s serial.log:%d during %s: %s" % (
             "expected  " if s["expected"] else "UNEXPECTED",
             s["line"], s["during"], s["first_line"][:70]))
-        if s["expected"]:
-            out.append("             (%s)" % s["expected"])
-    if res.get("boot_error"):
-        out.append("guest     %s" % res["boot_error"])
-    out.append("verdict   %s" % res["verdict"].upper())
+    taint = res.get("taint")
+    out.append("taint     %s" % ("not reported" if taint is None else
+                                 "%d %s" % (taint, res.get("taint_flags") or "(none)")))
+    if res["problems"]:
+        out.append("problems  %d" % len(res["problems"]))
+        for p in res["problems"]:
+            out.append("  " + p)
+    out.append("verdict   %s%s" % (res["verdict"].upper(),
+                                   " (filtered run)" if res.get("filtered") else ""))
     return "\n".join(out)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", required=True, help="the run folder")
-    ap.add_argument("--tree", required=True, help="kernel tree (for kunit.py)")
+    ap.add_argument("--tree", required=True, help="kernel tree (for kunit_parser)")
     ap.add_argument("--known", help="known-failures file")
     ap.add_argument("--expected-warnings", help="expected-warnings file")
+    ap.add_argument("--known-skips", help="known-skips file (default: report/known-skips)")
+    ap.add_argument("--manifest", help="manifest file (default: report/manifest)")
     ap.add_argument("--meta", action="append", default=[],
                     help="KEY=VALUE copied into results.json")
     args = ap.parse_args()
@@ -358,7 +356,9 @@ def main():
         k, v = kv.split("=", 1)
         meta[k] = int(v) if v.isdigit() else v
     res = build_results(args.run, args.tree, args.known,
-                        args.expected_warnings, meta)
+                        args.expected_warnings, meta,
+                        known_skips_path=args.known_skips,
+                        manifest_path=args.manifest)
     with open(os.path.join(args.run, "results.json"), "w") as f:
         json.dump(res, f, indent=2)
         f.write("\n")
