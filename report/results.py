@@ -156,12 +156,16 @@ def kunit_suite(judge, tree, serial_lines, want):
     if not per_suite and want:
         cases = [{"name": "(no KTAP output found)", "result": "fail",
                   "reason": "no KUnit suite printed anything"}]
+    names = [c["name"] for c in cases]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        cases.append({"name": "(case reported %d times: %s)" % (names.count(dup), dup),
+                      "result": "fail", "reason": ""})
     judge.add_suite("kunit", cases, suites={}, parser_errors=errors)
     for name, scases in per_suite.items():
         judge.suites["kunit"]["suites"][name] = counts(scases)
 
 
-def judge_splats(judge, serial_lines):
+def judge_splats(judge, serial_lines, sel):
     """Mark each splat expected or not, and check the listed counts."""
     found = splatmod.find(serial_lines)
     xfail = {(s, c["name"]) for s, suite in judge.suites.items()
@@ -185,6 +189,9 @@ def judge_splats(judge, serial_lines):
         if ran:
             warned.append({"suite": rule.suite, "case": rule.case,
                            "count": n, "listed": rule.count})
+        if not ran and sel is None and judge.real_cases(rule.suite):
+            judge.problem("expected warning: %s: %s did not run (%s lists it)"
+                          % (rule.suite, rule.case, rule.where))
         if ran and n != rule.count:
             judge.problem("expected warning: %s: %s warned %d times, %d listed (%s)"
                           % (rule.suite, rule.case, n, rule.count, rule.where))
@@ -193,6 +200,18 @@ def judge_splats(judge, serial_lines):
             judge.problem("splat: serial.log:%d during %s: %s"
                           % (s["line"], s["during"], s["title"][:90]))
     return found, warned
+
+
+def judge_console(judge, serial_lines, order):
+    """The console is whole: it has every suite's begin marker, and printk
+    dropped nothing (a splat may be in what was lost)."""
+    text = "".join(serial_lines)
+    for name in order:
+        if "@@LAB begin %s" % name not in text:
+            judge.problem("console: serial.log lacks '@@LAB begin %s': the "
+                          "console is incomplete, splats may be missing" % name)
+    if "printk messages dropped" in text:
+        judge.problem("console: the kernel dropped printk messages; splats may be missing")
 
 
 # Taint flags a run may show, and the splat that explains each.
@@ -230,8 +249,11 @@ def build_results(run, tree, known_path, expected_path, meta,
     """results.json's content for one run folder."""
     known_skips_path = known_skips_path or os.path.join(HERE, "known-skips")
     manifest_path = manifest_path or os.path.join(HERE, "manifest")
-    with open(os.path.join(run, "serial.log"), errors="replace") as f:
-        serial_lines = f.readlines()
+    try:
+        with open(os.path.join(run, "serial.log"), errors="replace") as f:
+            serial_lines = f.readlines()
+    except OSError:
+        serial_lines = []
     try:
         with open(os.path.join(run, "results.log"), errors="replace") as f:
             port_text = f.read()
@@ -250,6 +272,8 @@ def build_results(run, tree, known_path, expected_path, meta,
     except lablists.ListError as e:
         list_error = str(e)
     judge = Judge(lists)
+    if not serial_lines:
+        judge.problem("console: serial.log is missing or empty")
     if list_error:
         judge.problem("lists: %s" % list_error)
 
@@ -274,7 +298,8 @@ def build_results(run, tree, known_path, expected_path, meta,
                           % name)
     judge.judge_manifest(sel)
     judge.judge_cases()
-    found, warned = judge_splats(judge, serial_lines)
+    found, warned = judge_splats(judge, serial_lines, sel)
+    judge_console(judge, serial_lines, order)
     flags = judge_taint(judge, taint, found, done)
     if not done:
         judge.problem("guest: it did not finish its suites (no @@LAB done)")

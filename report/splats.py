@@ -21,8 +21,11 @@ TITLE = re.compile(
     r"\bRCU Tasks\S* detected stall|Kernel panic - |\bOops: ")
 OPENER = re.compile(r"-+\[ cut here \]-+|^={40,}$")
 CONTINUES = re.compile(
-    r"\bOops: |Kernel panic - |^KASAN: |\bCall Trace:|^#PF: |Modules linked in|"
+    r"Kernel panic - |^KASAN: |\bCall Trace:|^#PF: |Modules linked in|"
     r"^CPU: |^Hardware name|^RIP: |^Code: |^RSP: |^R[A-Z0-9]{2}: ")
+# An "Oops:" line continues the report of a fault (BUG: unable to handle,
+# a general protection fault, a kernel BUG at), and starts one otherwise.
+FAULT = re.compile(r"BUG: |general protection fault")
 END = re.compile(r"---\[ end trace|---\[ end Kernel panic|^={40,}$")
 SPAN = 80  # lines after a title that may still belong to its report
 
@@ -94,6 +97,13 @@ class Attribution:
             splat["suite"], splat["case"] = self.suite, self.case
 
 
+def continues(line, current):
+    """Whether a title-like line is part of the report before it."""
+    if "Oops: " in line:
+        return bool(FAULT.search(current["title"])) and "WARNING:" not in current["title"]
+    return bool(CONTINUES.search(line))
+
+
 def find(lines):
     """Splats in a console log: dicts with line, text, title, suite, case
     and during (suite or suite.case, for the summary)."""
@@ -106,8 +116,7 @@ def find(lines):
         title = TITLE.search(line)
         if OPENER.search(line) and not (current and END.search(line)):
             opener = i
-        elif title and not (current and CONTINUES.search(line) and
-                            i - current["title_line"] <= SPAN):
+        elif title and not (current and continues(line, current)):
             start = opener if opener and i - opener <= 3 else i
             current = {"line": start, "title_line": i, "title": line,
                        "text": [line]}

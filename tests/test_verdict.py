@@ -365,6 +365,47 @@ class WarningRulesForGuestSuites(Base):
         self.assertFailsWith(res, "hmm-tests: - warned 0 times, 1 listed")
 
 
+class HolesFoundInReview(Base):
+    """False PASSes a cold review of the stricter report still found."""
+
+    def test_harness_xfail_is_not_a_known_failure(self):
+        port = PORT.replace("ok 2 hmm.hmm_device_private.anon_read\n",
+                            "ok 2 hmm.hmm_device_private.anon_read # XFAIL device busy\n")
+        self.assertFailsWith(judge(port=port), "fail: hmm-tests: hmm.hmm_device_private.anon_read",
+                             "XFAIL")
+
+    def test_lowercase_skip_directive(self):
+        port = PORT.replace("ok 2 hmm.hmm_device_private.anon_read\n",
+                            "ok 2 hmm.hmm_device_private.anon_read # skip no device\n")
+        self.assertFailsWith(judge(port=port), "skip not in", "anon_read")
+
+    def test_listed_warning_case_renamed_away(self):
+        start, end = splat_block(SERIAL, "pgmap_request_folio_in_use")
+        serial = (SERIAL[:start] + SERIAL[end:]).replace(
+            "ok 7 pgmap_request_folio_in_use", "ok 7 pgmap_request_folio_order0")
+        res = judge(serial)
+        self.assertFailsWith(res, "pgmap_request_folio_in_use did not run")
+        self.assertFailsWith(res, "reported 2 times", "pgmap_request_folio_order0")
+
+    def test_oops_inside_an_expected_warning(self):
+        serial = insert_after(SERIAL, r"WARNING: .* at mm/memremap\.c:657", [
+            "Oops: general protection fault, probably for non-canonical address: 0000 [#1] SMP"])
+        self.assertFailsWith(judge(serial), "splat", "general protection fault")
+
+    def test_console_cut_short(self):
+        cut = SERIAL.index("@@LAB begin hmm-tests")
+        cut = SERIAL.rindex("\n", 0, cut) + 1
+        self.assertFailsWith(judge(SERIAL[:cut]), "console", "@@LAB begin hmm-tests")
+
+    def test_printk_dropped_messages(self):
+        serial = insert_after(SERIAL, r"@@LAB begin dax", ["** 12 printk messages dropped **"])
+        self.assertFailsWith(judge(serial), "console", "dropped")
+
+    def test_truncated_begin_line_and_missing_console(self):
+        res = judge("", PORT.replace("@@LAB taint", "@@LAB begin \n@@LAB taint"))
+        self.assertFailsWith(res, "console", "missing or empty")
+
+
 class UnknownSuite(Base):
     NEW = "@@LAB begin newsuite\nTAP version 13\n1..2\nok 1 a\n%s 2 b\n@@LAB end newsuite rc=%d\n"
 
