@@ -392,6 +392,14 @@ class HolesFoundInReview(Base):
             "Oops: general protection fault, probably for non-canonical address: 0000 [#1] SMP"])
         self.assertFailsWith(judge(serial), "splat", "general protection fault")
 
+    def test_kasan_during_a_known_failure(self):
+        port = re.sub(r"^ok (\d+ dax_unbind\.)", r"not ok \1", PORT, flags=re.M)
+        serial = insert_after(SERIAL, r"@@LAB case dax_unbind\.align_2m", [
+            "=" * 66, "BUG: KASAN: slab-use-after-free in pipe_release+0x10/0x20",
+            "=" * 66])
+        res = judge(serial, port, series="none")
+        self.assertFailsWith(res, "splat", "BUG: KASAN")
+
     def test_console_cut_short(self):
         cut = SERIAL.index("@@LAB begin hmm-tests")
         cut = SERIAL.rindex("\n", 0, cut) + 1
