@@ -108,8 +108,10 @@ def find(lines):
     """Splats in a console log: dicts with line, text, title, suite, case
     and during (suite or suite.case, for the summary)."""
     splats, current, opener, where = [], None, None, Attribution()
+    recent = []  # the last lines, for the text between an opener and a title
     for i, raw in enumerate(lines, 1):
         line = strip_console(raw)
+        recent = (recent + [line])[-4:]
         where.line(line)
         if current and (i - current["line"] > SPAN or current.get("ended")):
             current = None
@@ -119,7 +121,7 @@ def find(lines):
         elif title and not (current and continues(line, current)):
             start = opener if opener and i - opener <= 3 else i
             current = {"line": start, "title_line": i, "title": line,
-                       "text": [line]}
+                       "text": recent[start - i - 1:]}
             where.attach(current)
             splats.append(current)
             opener = None

@@ -324,6 +324,14 @@ class WarningsCountedPerCase(Base):
         res = judge(SERIAL[:start] + block + SERIAL[end:])
         self.assertFailsWith(res, "splat", "misaligned", "page_alloc.c")
 
+    def test_another_check_of_the_api_fired_in_a_listed_case(self):
+        start, end = splat_block(SERIAL, "pgmap_request_folio_misaligned")
+        block = SERIAL[start:end].replace("is not at an order-1 folio boundary",
+                                          "requested while in use")
+        res = judge(SERIAL[:start] + block + SERIAL[end:])
+        self.assertFailsWith(res, "splat", "misaligned")
+        self.assertFailsWith(res, "misaligned warned 0 times")
+
     def test_guest_suite_warning_matches_no_rule(self):
         serial = insert_after(SERIAL, r"@@LAB case dax_unbind\.align_4k", WARN)
         res = judge(serial)
