@@ -120,14 +120,14 @@ def find(lines):
             opener = i
         elif title and not (current and continues(line, current)):
             start = opener if opener and i - opener <= 3 else i
-            current = {"line": start, "title_line": i, "title": line,
+            current = {"line": start, "title": line,
                        "text": recent[start - i - 1:]}
             where.attach(current)
             splats.append(current)
             opener = None
             continue
         elif "Call Trace:" in line and current is None:
-            current = {"line": i, "title_line": i, "title": "Call Trace (no title)",
+            current = {"line": i, "title": "Call Trace (no title)",
                        "text": [line]}
             where.attach(current)
             splats.append(current)
