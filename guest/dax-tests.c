@@ -10,7 +10,10 @@
  * mappings refused, O_DIRECT through the mapping (GUP) in both directions,
  * fork, the live-folio count, and bind/unbind cycles. The "dax_unbind"
  * fixture holds pages in a pipe across unbind: the unbind must wait for the
- * pipe. It runs last because the unpatched base oopses there.
+ * pipe; the unpatched base oopses there. The "dax_vfio" fixture has a PCI
+ * device (QEMU's "edu", bound to vfio-pci) DMA into and out of a device-dax
+ * mapping through the IOMMU with VFIO type1: the path a driver of real
+ * hardware takes to device memory.
  *
  * Before each test a "@@LAB case NAME" line goes to the kernel log, so the
  * lab can tell which test was running when the kernel complained.
@@ -23,12 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 
@@ -553,6 +560,237 @@ TEST_F_TIMEOUT(dax_unbind, pin_across_unbind, 30)
 	fill(p, SZ_2M, 7);
 	ASSERT_EQ(-1, check(p, SZ_2M, 7));
 	ASSERT_EQ(0, munmap(p, MAP_LEN));
+}
+
+/*
+ * QEMU's "edu" device (docs/specs/edu.rst): a 4K buffer at device address
+ * 0x40000 and a DMA engine that copies between it and a bus address.
+ */
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+#define EDU_DMA_SRC	0x80
+#define EDU_DMA_DST	0x88
+#define EDU_DMA_CNT	0x90
+#define EDU_DMA_CMD	0x98
+#define EDU_DMA_RUN	0x1
+#define EDU_DMA_TO_RAM	0x2
+#define EDU_BUF		0x40000
+#define EDU_DMA_LEN	2048		/* QEMU 7.2's range check refuses the whole 4K buffer */
+#define EDU_IOVA	0x100000UL	/* the device masks DMA addresses to 28 bits */
+#define PCI_DRIVERS	"/sys/bus/pci/drivers"
+
+/* edu_find: the PCI address of the edu device, bound to vfio-pci. */
+static int edu_find(char *bdf, size_t len)
+{
+	struct dirent *e;
+	char path[PATH_MAX];
+	unsigned long vendor, device;
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	int ret = -ENODEV;
+
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		if (read_ulong(path, &vendor) || vendor != EDU_VENDOR)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		if (read_ulong(path, &device) || device != EDU_DEVICE)
+			continue;
+		snprintf(bdf, len, "%s", e->d_name);
+		ret = 0;
+		break;
+	}
+	closedir(dir);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), PCI_DRIVERS "/vfio-pci/%s", bdf);
+	if (!access(path, F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	ret = write_str(path, "vfio-pci");
+	return ret ? ret : write_str(PCI_DRIVERS "/vfio-pci/bind", bdf);
+}
+
+/* vfio_group: the /dev/vfio/N of the device's IOMMU group. */
+static int vfio_group(const char *bdf, char *path, size_t len)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	snprintf(path, len, "/dev/vfio/%s", strrchr(target, '/') + 1);
+	return 0;
+}
+
+static uint64_t edu_read(volatile void *bar, unsigned long reg)
+{
+	return *(volatile uint64_t *)((volatile char *)bar + reg);
+}
+
+static void edu_write(volatile void *bar, unsigned long reg, uint64_t val)
+{
+	*(volatile uint64_t *)((volatile char *)bar + reg) = val;
+}
+
+/* edu_dma: one transfer of the edu device; 0 when it finished in time. */
+static int edu_dma(volatile void *bar, uint64_t src, uint64_t dst,
+		   uint64_t len, uint64_t dir)
+{
+	int i;
+
+	edu_write(bar, EDU_DMA_SRC, src);
+	edu_write(bar, EDU_DMA_DST, dst);
+	edu_write(bar, EDU_DMA_CNT, len);
+	edu_write(bar, EDU_DMA_CMD, EDU_DMA_RUN | dir);
+	for (i = 0; i < 5000; i++) {
+		if (!(edu_read(bar, EDU_DMA_CMD) & EDU_DMA_RUN))
+			return 0;
+		usleep(1000);
+	}
+	return -ETIMEDOUT;
+}
+
+FIXTURE(dax_vfio) {
+	struct dax_dev dev;
+	int fd, container, group, device;
+	void *bar;
+	size_t bar_len;
+};
+
+FIXTURE_VARIANT(dax_vfio) {
+	const char *name;
+	const char *env;
+};
+
+FIXTURE_VARIANT_ADD(dax_vfio, align_2m) {
+	.name = "align_2m",
+	.env = "DAX_2M",
+};
+
+FIXTURE_VARIANT_ADD(dax_vfio, align_4k) {
+	.name = "align_4k",
+	.env = "DAX_4K",
+};
+
+FIXTURE_SETUP(dax_vfio)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_region_info bar0 = {
+		.argsz = sizeof(bar0),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	struct vfio_region_info config = {
+		.argsz = sizeof(config),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	char bdf[NAME_MAX + 1], group[PATH_MAX];
+	uint16_t cmd;
+	off_t cfg;
+
+	kmsg_mark("dax_vfio", variant->name, _metadata->name);
+	self->container = self->group = self->device = self->fd = -1;
+	self->bar = MAP_FAILED;
+	ASSERT_EQ(0, dax_lookup(variant->env, &self->dev))
+		TH_LOG("no devdax device in $%s", variant->env);
+	/* a failed dax_unbind case may have left it unbound */
+	self->fd = open(self->dev.path, O_RDWR);
+	if (self->fd < 0) {
+		ASSERT_EQ(0, dax_bind(&self->dev))
+			TH_LOG("open %s: %s, and bind failed", self->dev.path,
+			       strerror(errno));
+		self->fd = open(self->dev.path, O_RDWR);
+	}
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", self->dev.path, strerror(errno));
+
+	ASSERT_EQ(0, edu_find(bdf, sizeof(bdf)))
+		TH_LOG("no edu PCI device on vfio-pci (QEMU -device edu)");
+	ASSERT_EQ(0, vfio_group(bdf, group, sizeof(group)))
+		TH_LOG("%s has no IOMMU group (intel_iommu=on?)", bdf);
+	self->container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, self->container);
+	ASSERT_EQ(VFIO_API_VERSION, ioctl(self->container, VFIO_GET_API_VERSION));
+	ASSERT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
+	self->group = open(group, O_RDWR);
+	ASSERT_LE(0, self->group) TH_LOG("open %s: %s", group, strerror(errno));
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_GET_STATUS, &status));
+	ASSERT_TRUE(status.flags & VFIO_GROUP_FLAGS_VIABLE);
+	ASSERT_EQ(0, ioctl(self->group, VFIO_GROUP_SET_CONTAINER, &self->container));
+	ASSERT_EQ(0, ioctl(self->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	self->device = ioctl(self->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, self->device);
+
+	/* bus mastering on, BAR0 mapped */
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_GET_REGION_INFO, &config));
+	cfg = config.offset + 4;	/* PCI_COMMAND */
+	ASSERT_EQ(2, pread(self->device, &cmd, 2, cfg));
+	cmd |= 0x4;			/* PCI_COMMAND_MASTER */
+	ASSERT_EQ(2, pwrite(self->device, &cmd, 2, cfg));
+	ASSERT_EQ(0, ioctl(self->device, VFIO_DEVICE_GET_REGION_INFO, &bar0));
+	self->bar_len = bar0.size;
+	self->bar = mmap(NULL, bar0.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->device, bar0.offset);
+	ASSERT_NE(MAP_FAILED, self->bar);
+	/* registers below 0x80 take 32-bit accesses only */
+	ASSERT_EQ(0xed, *(volatile uint32_t *)self->bar & 0xff);
+}
+
+FIXTURE_TEARDOWN(dax_vfio)
+{
+	if (self->bar != MAP_FAILED)
+		munmap(self->bar, self->bar_len);
+	if (self->device >= 0)
+		close(self->device);
+	if (self->group >= 0)
+		close(self->group);
+	if (self->container >= 0)
+		close(self->container);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * VFIO_IOMMU_MAP_DMA of a device-dax mapping pins its pages (GUP with
+ * FOLL_LONGTERM) and maps them in the IOMMU; the device then reads one
+ * page of device memory and writes it back to another page through the
+ * IOMMU, and the CPU sees the copy. Unmap must take down the whole range.
+ */
+TEST_F(dax_vfio, dma_through_iommu)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = EDU_IOVA,
+		.size = SZ_2M,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = EDU_IOVA,
+		.size = SZ_2M,
+	};
+	char *p = dax_map(self->fd, SZ_2M, MAP_SHARED);
+
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, EDU_DMA_LEN, 11);
+	memset(p + SZ_4K, 0, EDU_DMA_LEN);
+	map.vaddr = (uintptr_t)p;
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map))
+		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+
+	ASSERT_EQ(0, edu_dma(self->bar, EDU_IOVA, EDU_BUF, EDU_DMA_LEN, 0))
+		TH_LOG("DMA from device memory timed out");
+	ASSERT_EQ(0, edu_dma(self->bar, EDU_BUF, EDU_IOVA + SZ_4K, EDU_DMA_LEN,
+			     EDU_DMA_TO_RAM)) TH_LOG("DMA to device memory timed out");
+	EXPECT_EQ(-1, check(p + SZ_4K, EDU_DMA_LEN, 11))
+		TH_LOG("the device's copy differs");
+
+	ASSERT_EQ(0, ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(SZ_2M, unmap.size);
+	ASSERT_EQ(0, munmap(p, SZ_2M));
 }
 
 TEST_HARNESS_MAIN

@@ -2,14 +2,21 @@
 # Stage "boot": the QEMU command line, and the guest run under a time limit.
 # This file is the one place the guest machine is described.
 
-# Guest RAM the kernel must not use, reserved with memmap=: 512M at 2G for
-# test_hmm's two DEVICE_COHERENT devices, and 4M at 2.5G for the KUnit
-# cases of MEMORY_DEVICE_GENERIC pgmaps. 8 huge pages are set aside for the
+# The guest: a q35 PC with 3G of RAM (2G below 4G, 1G above: q35 keeps
+# 2G..4G for PCI), an emulated NVDIMM (1G, for device-dax), an Intel IOMMU
+# with interrupt remapping (VFIO type1 insists on it) and QEMU's "edu" PCI
+# device, which the guest binds to vfio-pci to DMA
+# into device memory through VFIO type1.
+#
+# Guest RAM the kernel must not use, reserved with memmap= in the RAM
+# above 4G: 512M at 4G for test_hmm's two DEVICE_COHERENT devices (256M
+# each, section-aligned), and 4M at 4.5G for the KUnit cases of
+# MEMORY_DEVICE_GENERIC pgmaps. 8 huge pages are set aside for the
 # hugetlbfs cases of hmm-tests. A task blocked for 20 s (the hung-task
 # timeout of config/base.config) or a soft lockup panics the guest, so a
 # stuck case ends the run at once with its stack in serial.log.
 # shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
-LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hung_task_panic=1 softlockup_panic=1 hugepages=8 memmap=512M$0x80000000 test_hmm.spm_addr_dev0=0x80000000 test_hmm.spm_addr_dev1=0x90000000 memmap=4M$0xa0000000 memremap_test.generic_phys=0xa0000000'
+LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hung_task_panic=1 softlockup_panic=1 intel_iommu=on hugepages=8 memmap=512M$0x100000000 test_hmm.spm_addr_dev0=0x100000000 test_hmm.spm_addr_dev1=0x110000000 memmap=4M$0x120000000 memremap_test.generic_phys=0x120000000'
 
 # guest_only: the kernel command line for --only: the suites for
 # guest/init, and KUnit's own switches (off, or one filter glob).
@@ -47,8 +54,11 @@ qemu_cmd() {
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(
 		qemu-system-x86_64
-		-machine pc,nvdimm=on -smp 2
+		-machine q35,nvdimm=on -smp 2
 		-m 3G,slots=4,maxmem=8G
+		-device intel-iommu,intremap=on
+		-device edu
+		-nic none
 		-object "memory-backend-file,id=nv0m,share=on,mem-path=$LAB_BUILD/pmem.img,size=1G"
 		-device nvdimm,memdev=nv0m,id=nv0,label-size=128K
 		-kernel "$LAB_OBJ/arch/x86/boot/bzImage"
@@ -98,7 +108,7 @@ boot_guest() {
 	fi
 	stage boot "QEMU (TCG, 2 vCPUs), limit ${limit}s; serial: ${LAB_RUN#"$LAB_ROOT"/}/serial.log"
 	: >"$LAB_RUN/serial.log"
-	timeout "$limit" "${QEMU[@]}" &
+	timeout "$limit" "${QEMU[@]}" 2>"$LAB_RUN/logs/qemu.log" &
 	local pid=$! n=0 last="" done_at=""
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
@@ -126,6 +136,8 @@ boot_guest() {
 		LAB_BOOT_ERROR="the guest did not finish within ${limit}s (hung in: ${last:-boot}); raise --timeout or read $LAB_RUN/serial.log"
 	elif grep -aq 'Kernel panic' "$LAB_RUN/serial.log"; then
 		LAB_BOOT_ERROR="the guest kernel panicked: '$(grep -a -m1 'Kernel panic' "$LAB_RUN/serial.log" | cut -c1-100)'; see $LAB_RUN/serial.log"
+	elif [ -s "$LAB_RUN/logs/qemu.log" ]; then
+		LAB_BOOT_ERROR="QEMU stopped (rc=$rc): '$(head -n1 "$LAB_RUN/logs/qemu.log" | cut -c1-120)'; see $LAB_RUN/logs/qemu.log"
 	else
 		LAB_BOOT_ERROR="the guest stopped before the suites finished (qemu rc=$rc); see $LAB_RUN/serial.log"
 	fi

@@ -25,12 +25,22 @@ guest_cc() {
 		-o "$out" "$@" -lrt -lpthread -lm
 }
 
+# selftest_build NAME: the mm selftest NAME, static, with the tree's own
+# selftests rules (tools/testing/selftests/mm/Makefile: its flags and the
+# helper objects each version links in), against this build's uapi headers.
+selftest_build() {
+	make -C "$LAB_TREE/tools/testing/selftests/mm" OUTPUT="$LAB_OBJ/guest-bin" \
+		KHDR_INCLUDES="-isystem $LAB_OBJ/hdr/include" EXTRA_CFLAGS=-static \
+		"$LAB_OBJ/guest-bin/$1"
+}
+
 build_guest_programs() {
-	local mm=$LAB_TREE/tools/testing/selftests/mm bin=$LAB_OBJ/guest-bin src
-	stage build "guest programs: hmm-tests and the lab's tests in guest/"
+	local bin=$LAB_OBJ/guest-bin src
+	stage build "guest programs: hmm-tests (selftests build) and the lab's tests in guest/"
+	rm -rf "$bin"
 	mkdir -p "$bin"
 	{
-		guest_cc "$bin/hmm-tests" "$mm/hmm-tests.c" "$mm/vm_util.c" &&
+		selftest_build hmm-tests &&
 		for src in "$LAB_ROOT"/guest/*.c; do
 			guest_cc "$bin/$(basename "$src" .c)" "$src" || exit 1
 		done

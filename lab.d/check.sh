@@ -41,7 +41,7 @@ gate_parser_tests() {
 
 # A scratch worktree of the lab's tree, for gates that move between commits.
 check_worktree() {
-	CHECK_TREE=$LAB_BUILD/check-tree
+	CHECK_TREE=$LAB_TREE-check
 	if [ ! -d "$CHECK_TREE" ]; then
 		git -C "$LAB_TREE" worktree prune
 		git -C "$LAB_TREE" worktree add -q --detach "$CHECK_TREE" lab-base || return 1
@@ -121,19 +121,19 @@ check_make() {
 	local cfg=$1
 	shift
 	case $cfg in
-	cover-ppc) make -C "$CHECK_TREE" O="$LAB_BUILD/obj/check-$cfg" -j"$LAB_JOBS" \
+	cover-ppc) make -C "$CHECK_TREE" O="$LAB_BUILD/obj/check-$LAB_BASE-$cfg" -j"$LAB_JOBS" \
 			ARCH=powerpc CROSS_COMPILE=powerpc64le-linux-gnu- CC="ccache powerpc64le-linux-gnu-gcc" "$@" ;;
-	*) make -C "$CHECK_TREE" O="$LAB_BUILD/obj/check-$cfg" -j"$LAB_JOBS" \
+	*) make -C "$CHECK_TREE" O="$LAB_BUILD/obj/check-$LAB_BASE-$cfg" -j"$LAB_JOBS" \
 			CC="ccache gcc" "$@" ;;
 	esac
 }
 
 check_configure() {
-	local cfg=$1 obj=$LAB_BUILD/obj/check-$1 frags
+	local cfg=$1 obj=$LAB_BUILD/obj/check-$LAB_BASE-$1 frags
 	mkdir -p "$obj"
 	case $cfg in
 	normal)
-		frags=("$LAB_ROOT/config/base.config" "$LAB_ROOT/config/series.config")
+		frags=("$LAB_ROOT/config/base.config" "$(config_version_fragment)" "$LAB_ROOT/config/series.config")
 		env -C "$CHECK_TREE" ARCH=x86_64 scripts/kconfig/merge_config.sh -n -O "$obj" "${frags[@]}" ;;
 	cover-x86)
 		frags=("$LAB_ROOT/config/$cfg.config")
@@ -242,12 +242,18 @@ gate_docs() {
 	/usr/bin/python3 "$LAB_ROOT/report/check_rst.py" --tree "$CHECK_TREE" "$rst"
 }
 
-# A full run of the series, as a user would do it.
+# gate_run NAME [OPTION...]: a full ./lab run, as a user would do it.
 gate_run() {
+	local name=$1
+	shift
 	"$LAB_ROOT/lab" run -j "$LAB_JOBS" "$@" 2>&1 |
-		tee "$LAB_RUN/logs/check-run${1:-}.log" | sed 's/^/  /'
+		tee "$LAB_RUN/logs/check-$name.log" | sed 's/^/  /'
 	return "${PIPESTATUS[0]}"
 }
+
+# The bases other than the series' own: each builds and passes alone, so a
+# new base (the one the series moves to next) stays green.
+CHECK_OTHER_BASES=(7.3)
 
 check_summary() {
 	local line
@@ -263,6 +269,7 @@ check_summary() {
 }
 
 lab_check() {
+	local base
 	run_paths
 	run_dir check-
 	deps_install "${LAB_PACKAGES[@]}" "${LAB_CHECK_PACKAGES[@]}"
@@ -276,8 +283,12 @@ lab_check() {
 	gate checkpatch gate_checkpatch
 	gate kernel-doc gate_kernel_doc
 	gate docs gate_docs
-	gate run gate_run
-	gate run-debug gate_run --debug
+	gate run gate_run run
+	gate run-debug gate_run run-debug --debug
+	for base in "${CHECK_OTHER_BASES[@]}"; do
+		[ "$base" = "$LAB_BASE" ] ||
+			gate "run-$base-base" gate_run "run-$base-base" --base "$base" --no-series
+	done
 	gate compile-steps gate_compile_steps
 	gate warnings gate_warnings
 	check_summary

@@ -3,8 +3,22 @@
 # FILE), merged with the kernel's own scripts/kconfig/merge_config.sh, then
 # every symbol the fragments ask for is checked in the final .config.
 
+# config_version_fragment: config/base-VERSION.config for this tree, the
+# one of the newest VERSION that is not newer than the tree's.
+config_version_fragment() {
+	local f v pick="" tree=${LAB_BASE_VERSION%%-*}
+	for f in $(find "$LAB_ROOT/config" -name 'base-[0-9]*.config' | sort -V); do
+		v=${f##*/base-}
+		v=${v%.config}
+		[ "$(printf '%s\n' "$v" "$tree" | sort -V | head -n1)" = "$v" ] && pick=$f
+	done
+	[ -n "$pick" ] || die "no config/base-VERSION.config for kernel $LAB_BASE_VERSION (the oldest is $(find "$LAB_ROOT/config" -name 'base-[0-9]*.config' -printf '%f\n' | sort -V | head -n1))"
+	echo "$pick"
+}
+
 config_fragments() {
 	echo "$LAB_ROOT/config/base.config"
+	echo "$LAB_VERSION_FRAGMENT"
 	[ -z "$LAB_NO_SERIES" ] && echo "$LAB_ROOT/config/series.config"
 	[ -n "$LAB_DEBUG" ] && echo "$LAB_ROOT/config/debug.config"
 	[ -n "$LAB_USER_CONFIG" ] && echo "$LAB_USER_CONFIG"
@@ -33,6 +47,7 @@ config_verify() {
 
 configure_kernel() {
 	local frags f
+	LAB_VERSION_FRAGMENT=$(config_version_fragment) || exit
 	mapfile -t frags < <(config_fragments)
 	for f in "${frags[@]}"; do
 		[ -r "$f" ] || die "config fragment $f not found"

@@ -3,7 +3,7 @@
 
 # Debian packages the lab uses, each for a reason:
 LAB_PACKAGES=(
-	linux-source-6.12              # the pinned base
+	debian-archive-keyring         # lab.d/fetch.sh checks the base's package
 	build-essential bc bison flex  # kernel build
 	libelf-dev libssl-dev dwarves
 	ccache rsync cpio xz-utils git kmod  # cache, headers_install, initramfs, tree

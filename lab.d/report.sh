@@ -4,6 +4,8 @@
 
 report_run() {
 	local series=applied variant=normal base=$LAB_BASE_VERSION rc=0 meta
+	local base_name=$LAB_BASE package="$LAB_BASE_PKG $LAB_BASE_PKGVER"
+	[ -z "$LAB_USER_TREE" ] || { base_name=tree; package=""; }
 	[ -n "$LAB_NO_SERIES" ] && series=none
 	[ -n "$LAB_AS_IS" ] && series=as-is
 	[ -n "$LAB_DEBUG" ] && variant=debug
@@ -17,6 +19,7 @@ report_run() {
 		--known-skips "$LAB_ROOT/report/known-skips" \
 		--manifest "$LAB_ROOT/report/manifest" \
 		--meta "base=$base" \
+		--meta "base_name=$base_name" --meta "base_package=$package" \
 		--meta "base_commit=$(git -C "$LAB_TREE" rev-parse lab-base)" \
 		--meta "tree=${LAB_USER_TREE:-debian}" \
 		--meta "patches=$LAB_PATCH_COUNT" --meta "series=$series" \

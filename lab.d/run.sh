@@ -3,14 +3,14 @@
 
 # run_paths: the kernel tree and build folder for this tree and variant.
 run_paths() {
-	local tree=debian variant=normal
+	local tree=debian-$LAB_BASE variant=normal
 	[ -n "$LAB_USER_TREE" ] && tree=tree-$(basename "$LAB_USER_TREE")
 	[ -n "$LAB_DEBUG" ] && variant=debug
 	[ -n "$LAB_USER_CONFIG" ] &&
 		variant+=-cfg$(sha256sum "$LAB_USER_CONFIG" | cut -c1-8)
 	[ -n "$LAB_NO_SERIES" ] && variant+=-base
 	LAB_OBJ=$LAB_BUILD/obj/$tree-$variant
-	LAB_TREE=$LAB_BUILD/linux
+	LAB_TREE=$LAB_BUILD/linux-$LAB_BASE
 	[ -n "$LAB_USER_TREE" ] && LAB_TREE=$LAB_BUILD/trees/$(basename "$LAB_USER_TREE")
 	LAB_RUN_NAME=$tree-$variant
 	mkdir -p "$LAB_BUILD"

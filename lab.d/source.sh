@@ -2,12 +2,11 @@
 # Stage "source": the kernel tree the series is applied to, as a git tree
 # whose tag lab-base marks the unpatched base.
 #
-# Default: Debian's linux-source-6.12, unpacked once into build/linux and
-# committed with a fixed identity and date, so the base commit id is the same
-# on every machine for the same package version. With --tree PATH: a shared
-# clone of PATH's HEAD in build/trees/NAME (the user's checkout is not touched).
-
-LAB_DEBIAN_TARBALL=/usr/src/linux-source-6.12.tar.xz
+# Default: the Debian base of config/bases (--base NAME), its package
+# (lab.d/fetch.sh) unpacked once into build/linux-NAME and committed with a
+# fixed identity and date, so the base commit id is the same on every
+# machine for the same package version. With --tree PATH: a shared clone of
+# PATH's HEAD in build/trees/NAME (the user's checkout is not touched).
 
 git_fixed() {
 	GIT_AUTHOR_NAME="pgmap-folio lab" GIT_AUTHOR_EMAIL="lab@pgmap-folio.invalid" \
@@ -30,19 +29,20 @@ ref_safe() {
 	printf '%s' "$1" | tr '~:^ ' '____'
 }
 
-# source_import TARBALL TOP VERSION: the tarball's TOP folder becomes the
-# commit tagged lab-base of LAB_TREE, a root commit made with a fixed
+# source_import DEB PACKAGE VERSION: the source tarball in Debian's package
+# DEB (/usr/src/PACKAGE.tar.xz, top folder PACKAGE) becomes the commit
+# tagged lab-base of LAB_TREE, a root commit made with a fixed
 # identity and date, so its id is the same on every machine. An existing
 # repository is kept (its worktrees and history too): the old base stays
 # as tag lab-base-OLDVERSION and the work tree moves to the new base.
 source_import() {
-	local tarball=$1 top=$2 pkgver=$3 tmp=$LAB_BUILD/linux.unpack src tree commit
+	local deb=$1 top=$2 pkgver=$3 tmp=$LAB_TREE.unpack src tree commit
 	local git_dir=$LAB_TREE/.git index="" old
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
-	tar -C "$tmp" -xf "$tarball" ||
-		die "could not unpack $tarball (disk full? df -h $LAB_BUILD)"
-	[ -d "$tmp/$top" ] || die "$tarball has no folder $top"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$top.tar.xz" | tar -C "$tmp" -xJ ||
+		die "could not unpack /usr/src/$top.tar.xz of $deb (disk full? df -h $LAB_BUILD)"
+	[ -d "$tmp/$top" ] || die "$deb has no folder $top in /usr/src/$top.tar.xz"
 	if [ -d "$git_dir" ]; then
 		src=$tmp/$top
 		index=$tmp/index
@@ -58,7 +58,7 @@ source_import() {
 		[ -z "$index" ] || export GIT_INDEX_FILE=$index
 		git -C "$src" add -f -A . && git write-tree
 	) && commit=$(git_fixed --git-dir="$git_dir" commit-tree "$tree" \
-			-m "Debian linux-source-6.12 $pkgver") ||
+			-m "Debian $top $pkgver") ||
 		die "could not make a git commit of the base in $LAB_TREE"
 	old=$(cat "$git_dir/lab-base-version" 2>/dev/null || true)
 	if [ -n "$old" ]; then
@@ -78,29 +78,28 @@ source_import() {
 	note "base commit $(git -C "$LAB_TREE" rev-parse --short lab-base)"
 }
 
+# source_debian: LAB_TREE at the selected base (config/bases), imported
+# when it is not yet, or when its pinned version changed.
 source_debian() {
-	local pkgver old state
-	[ -r "$LAB_DEBIAN_TARBALL" ] ||
-		die "$LAB_DEBIAN_TARBALL not found: install it with apt-get install linux-source-6.12"
-	pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-	LAB_TREE=$LAB_BUILD/linux
+	local pkg=$LAB_BASE_PKG pkgver=$LAB_BASE_PKGVER old state
+	base_fetch
 	old=$(cat "$LAB_TREE/.git/lab-base-version" 2>/dev/null || true)
 	if [ "$old" = "$pkgver" ]; then
-		stage source "Debian linux-source-6.12 $pkgver (cached in build/linux)"
+		stage source "Debian $pkg $pkgver (cached in ${LAB_TREE#"$LAB_ROOT"/})"
 		return 0
 	fi
 	if [ -n "$old" ] && [ -z "$LAB_RESET" ]; then
 		state=$(cat "$(patch_state_file)" 2>/dev/null || true)
 		tree_disposable "$state" "$(git -C "$LAB_TREE" rev-parse HEAD)" ||
-			die "Debian's linux-source-6.12 is now $pkgver, and $LAB_TREE has work on $old not exported to patches/: run ./lab export first (or --reset to move to the new base anyway; the old branch stays as tag lab-work-$(ref_safe "$old"))"
+			die "base $LAB_BASE is now $pkg $pkgver, and $LAB_TREE has work on $old not exported to patches/: run ./lab export first (or --reset to move to the new base anyway; the old branch stays as tag lab-work-$(ref_safe "$old"))"
 	fi
 	if [ -n "$old" ]; then
 		git -C "$LAB_TREE" tag -f "lab-work-$(ref_safe "$old")" HEAD >/dev/null
-		stage source "Debian linux-source-6.12 is now $pkgver (was $old): importing it into build/linux"
+		stage source "base $LAB_BASE is now $pkg $pkgver (was $old): importing it into ${LAB_TREE#"$LAB_ROOT"/}"
 	else
-		stage source "unpacking Debian linux-source-6.12 $pkgver into a git tree"
+		stage source "unpacking Debian $pkg $pkgver into a git tree (${LAB_TREE#"$LAB_ROOT"/})"
 	fi
-	source_import "$LAB_DEBIAN_TARBALL" linux-source-6.12 "$pkgver"
+	source_import "$(base_deb)" "$pkg" "$pkgver"
 }
 
 source_user_tree() {

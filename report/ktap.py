@@ -57,13 +57,23 @@ def skip_reasons(lines):
     return reasons
 
 
-def leaves(test, prefix, status_of, reasons):
-    """The leaf cases under a KUnit test, named suite.case[.param]."""
+def leaves(test, prefix, status_of, reasons, params=False):
+    """The leaf cases under a KUnit test, named suite.case[.param].
+
+    A parameter's name is only its description, and two parameters of one
+    case may share it (7.3's example suite has "fibonacci param: 1" twice):
+    among the parameters of one case a repeated name gets " #N". Suites and
+    cases are not renamed, so one reported twice still shows."""
     out = []
+    seen = {}
     for i, sub in enumerate(test.subtests, 1):
         name = prefix + (sub.name or "(case %d did not report)" % i)
+        if params:
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] > 1:
+                name += " #%d" % seen[name]
         if sub.subtests:
-            out += leaves(sub, name + ".", status_of, reasons)
+            out += leaves(sub, name + ".", status_of, reasons, params=True)
             continue
         result = status_of(sub.status)
         reason = reasons.get(sub.name, "") if result == "skip" else \

@@ -22,7 +22,7 @@ import splats  # noqa: E402
 SAMPLES = os.path.join(HERE, "samples")
 KNOWN = os.path.join(ROOT, "report", "known-failures")
 EXPECTED = os.path.join(ROOT, "report", "expected-warnings")
-TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux"))
+TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-6.12"))
 
 
 def run(name, **meta):

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "report"))
 import results  # noqa: E402
 
 REPORT = os.path.join(ROOT, "report")
-TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux"))
+TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-6.12"))
 PASS_RUN = os.path.join(HERE, "samples", "pass-6.12-series")
 META = {"series": "applied", "thp": "madvise", "variant": "normal",
         "base_series": "6.12"}
@@ -485,6 +485,57 @@ class Filtered(Base):
         port = port_suite(PORT, "dax", lambda t: "TAP version 13\n1..0\n")
         res = judge(port=port, only="dax:nosuchcase")
         self.assertFailsWith(res, "dax: no case ran")
+
+
+BASE73_RUN = os.path.join(HERE, "samples", "pass-7.3-base")
+BASE73_META = {"series": "none", "base_series": "7.3"}
+
+
+def read73(name):
+    with open(os.path.join(BASE73_RUN, name)) as f:
+        return f.read()
+
+
+class RecordedBase73(Base):
+    """A real run of the 7.3-rc7 base alone (tests/samples/pass-7.3-base):
+    its known failures, its one test_hmm warning 160 times, KUnit's 7.3
+    example suite (a parameter name twice, a skipped suite)."""
+
+    def setUp(self):
+        self.serial, self.port = read73("serial.log"), read73("results.log")
+
+    def test_the_recorded_base_passes(self):
+        res = judge(self.serial, self.port, **BASE73_META)
+        self.assertEqual(res["problems"], [])
+        self.assertEqual(res["verdict"], "pass")
+        self.assertEqual(res["suites"]["hmm-tests"]["xfail"], 1)
+
+    def test_lists_of_6_12_do_not_excuse_it(self):
+        res = judge(self.serial, self.port, series="none", base_series="6.12")
+        self.assertFailsWith(res, "hmm.hmm_device_coherent.migrate_anon_huge_err")
+        self.assertFailsWith(res, "manifest", "hmm.hmm_device_private.*")
+
+    def test_one_more_conflicting_mapping_fails(self):
+        start = self.serial.index("------------[ cut here ]")
+        end = self.serial.index("---[ end trace", start)
+        end = self.serial.index("\n", end) + 1
+        serial = self.serial[:end] + self.serial[start:end] + self.serial[end:]
+        res = judge(serial, self.port, **BASE73_META)
+        self.assertFailsWith(res, "hmm-tests", "161")
+
+    def test_a_repeated_parameter_name_is_numbered_not_lost(self):
+        res = judge(self.serial, self.port, **BASE73_META)
+        self.assertEqual(res["suites"]["kunit"]["suites"]["example"]["pass"], 18)
+        names = [c["name"] for c in res["suites"]["kunit"]["cases"]]
+        self.assertIn("example.example_params_test_with_init_dynamic_arr."
+                      "fibonacci param: 1 #2", names)
+
+    def test_a_case_reported_twice_still_fails(self):
+        # kunit_parser counts one case more than the plan: the suite fails
+        line = re.search(r"^.*    ok \d+ example_slow_test\n", self.serial, re.M)
+        serial = self.serial[:line.end()] + line.group(0) + self.serial[line.end():]
+        res = judge(serial, self.port, **BASE73_META)
+        self.assertFailsWith(res, "kunit: example.")
 
 
 if __name__ == "__main__":
