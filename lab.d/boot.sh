@@ -137,7 +137,7 @@ boot_guest() {
 	elif grep -aq 'Kernel panic' "$LAB_RUN/serial.log"; then
 		LAB_BOOT_ERROR="the guest kernel panicked: '$(grep -a -m1 'Kernel panic' "$LAB_RUN/serial.log" | cut -c1-100)'; see $LAB_RUN/serial.log"
 	elif [ -s "$LAB_RUN/logs/qemu.log" ]; then
-		LAB_BOOT_ERROR="QEMU stopped (rc=$rc): '$(head -n1 "$LAB_RUN/logs/qemu.log" | cut -c1-120)'; see $LAB_RUN/logs/qemu.log"
+		LAB_BOOT_ERROR="QEMU stopped (rc=$rc): '$(grep -v -m1 -i 'warning' "$LAB_RUN/logs/qemu.log" | cut -c1-120)'; see $LAB_RUN/logs/qemu.log"
 	else
 		LAB_BOOT_ERROR="the guest stopped before the suites finished (qemu rc=$rc); see $LAB_RUN/serial.log"
 	fi

@@ -39,11 +39,11 @@ build_guest_programs() {
 	stage build "guest programs: hmm-tests (selftests build) and the lab's tests in guest/"
 	rm -rf "$bin"
 	mkdir -p "$bin"
-	{
+	(
 		selftest_build hmm-tests &&
 		for src in "$LAB_ROOT"/guest/*.c; do
 			guest_cc "$bin/$(basename "$src" .c)" "$src" || exit 1
 		done
-	} >"$LAB_RUN/logs/guest-programs.log" 2>&1 ||
+	) >"$LAB_RUN/logs/guest-programs.log" 2>&1 ||
 		die "a guest program did not compile against this tree; log: $LAB_RUN/logs/guest-programs.log"
 }

@@ -304,7 +304,7 @@ lab_build_steps() {
 	deps_install "${LAB_PACKAGES[@]}"
 	source_tree
 	gate_git_am || fail "the series does not apply; see $LAB_RUN/logs/check-git-am.log"
-	LAB_OBJ=$LAB_BUILD/obj/build-steps
+	LAB_OBJ=$LAB_BUILD/obj/build-steps-$LAB_BASE
 	for rev in $(git -C "$CHECK_TREE" rev-list --reverse lab-base.."$CHECK_HEAD"); do
 		n=$((n + 1))
 		git -C "$CHECK_TREE" checkout -q -f --detach "$rev"

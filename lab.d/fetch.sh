@@ -53,12 +53,17 @@ apt_sources() {
 	done >"$LAB_APT/sources.list"
 }
 
-# apt_update: the archive's package lists, at most a day old.
+# apt_update [force]: the archive's package lists, at most a day old (or
+# fetched now), and again whenever the sources list changed.
 apt_update() {
+	local sum
 	apt_sources
-	if [ -z "$(find "$LAB_APT/state/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null)" ]; then
+	sum=$(sha256sum <"$LAB_APT/sources.list")
+	if [ -n "${1:-}" ] || [ "$sum" != "$(cat "$LAB_APT/sources.sum" 2>/dev/null)" ] ||
+		[ -z "$(find "$LAB_APT/state/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null)" ]; then
 		logged "$LAB_CACHE/logs/apt-update.log" "apt update" apt_lab apt-get update ||
 			die "apt-get update with the lab's sources failed (log: $LAB_CACHE/logs/apt-update.log); check the network and $LAB_DEBIAN_MIRROR"
+		printf '%s\n' "$sum" >"$LAB_APT/sources.sum"
 	fi
 }
 
@@ -68,23 +73,35 @@ base_deb() {
 	echo "$LAB_DEBS/${LAB_BASE_PKG}_${ver}_all.deb"
 }
 
-# base_fetch: download the base's package unless it is cached.
+# base_versions: the versions of the base's package the archive has.
+base_versions() {
+	apt_lab apt-cache madison "$LAB_BASE_PKG" | awk -F' *[|] *' '{ print $2 }'
+}
+
+# base_fetch: download the base's package unless it is cached. Every clone
+# on the machine shares the cache: one lab at a time changes it.
 base_fetch() {
-	local deb have
+	local deb have lock
 	deb=$(base_deb)
 	[ -s "$deb" ] && return 0
 	need apt-get apt
+	need flock util-linux
 	[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] ||
 		die "/usr/share/keyrings/debian-archive-keyring.gpg is missing: install debian-archive-keyring"
+	mkdir -p "$LAB_APT" "$LAB_DEBS"
+	exec {lock}>"$LAB_APT/lock"
+	flock "$lock"
 	stage fetch "$LAB_BASE_PKG $LAB_BASE_PKGVER from Debian $LAB_BASE_SUITE (into ${LAB_DEBS/#$HOME/\~})"
 	apt_update
-	have=$(apt_lab apt-cache madison "$LAB_BASE_PKG" 2>/dev/null | awk -F' *[|] *' '{ printf "%s%s", sep, $2; sep=", " }')
-	if ! grep -qxF "$LAB_BASE_PKGVER" < <(tr ',' '\n' <<<"$have" | tr -d ' '); then
-		die "$LAB_BASE_PKG $LAB_BASE_PKGVER is no longer in Debian's archive (it has: ${have:-none}); put one of those in config/bases for base $LAB_BASE"
+	# lists a day old may predate the pinned version: look once more
+	base_versions | grep -qxF "$LAB_BASE_PKGVER" || apt_update force
+	if ! base_versions | grep -qxF "$LAB_BASE_PKGVER"; then
+		have=$(base_versions | paste -sd ' ')
+		die "$LAB_BASE_PKG $LAB_BASE_PKGVER is not in Debian's archive (it has: ${have:-none}); put one of those in config/bases for base $LAB_BASE"
 	fi
-	mkdir -p "$LAB_DEBS"
 	(cd "$LAB_DEBS" && logged "$LAB_CACHE/logs/apt-download.log" "download" \
 		apt_lab apt-get download "$LAB_BASE_PKG=$LAB_BASE_PKGVER") ||
 		die "could not download $LAB_BASE_PKG $LAB_BASE_PKGVER (log: $LAB_CACHE/logs/apt-download.log)"
+	exec {lock}>&-
 	[ -s "$deb" ] || die "apt-get download left no $deb"
 }

@@ -60,7 +60,7 @@ tree_disposable() {
 }
 
 # patch_base_worktree: --no-series builds lab-base in a worktree of its own
-# (build/linux-base), so the series tree and its build folder stay as they
+# (build/linux-BASE-base), so the series tree and its build folder stay as they
 # are and switching between the two does not rebuild everything.
 patch_base_worktree() {
 	local base=$LAB_TREE-base

@@ -82,12 +82,15 @@ source_import() {
 # when it is not yet, or when its pinned version changed.
 source_debian() {
 	local pkg=$LAB_BASE_PKG pkgver=$LAB_BASE_PKGVER old state
-	base_fetch
+	# before bases, the one tree was build/linux: its work must not be lost
+	[ ! -d "$LAB_BUILD/linux/.git" ] ||
+		die "build/linux is the lab's old layout (one base): move it with 'mv build/linux build/linux-6.12 && mv build/linux-base build/linux-6.12-base && git -C build/linux-6.12 worktree repair build/linux-6.12-base' (or delete it if it holds nothing unexported)"
 	old=$(cat "$LAB_TREE/.git/lab-base-version" 2>/dev/null || true)
 	if [ "$old" = "$pkgver" ]; then
 		stage source "Debian $pkg $pkgver (cached in ${LAB_TREE#"$LAB_ROOT"/})"
 		return 0
 	fi
+	base_fetch
 	if [ -n "$old" ] && [ -z "$LAB_RESET" ]; then
 		state=$(cat "$(patch_state_file)" 2>/dev/null || true)
 		tree_disposable "$state" "$(git -C "$LAB_TREE" rev-parse HEAD)" ||

@@ -62,13 +62,15 @@ def leaves(test, prefix, status_of, reasons, params=False):
 
     A parameter's name is only its description, and two parameters of one
     case may share it (7.3's example suite has "fibonacci param: 1" twice):
-    among the parameters of one case a repeated name gets " #N". Suites and
-    cases are not renamed, so one reported twice still shows."""
+    among the parameters of a case whose plan matches what it reported, a
+    repeated name gets " #N". Without a plan, and for suites and cases, a
+    name reported twice stays a duplicate (and fails)."""
     out = []
     seen = {}
+    numbered = params and test.expected_count == len(test.subtests)
     for i, sub in enumerate(test.subtests, 1):
         name = prefix + (sub.name or "(case %d did not report)" % i)
-        if params:
+        if numbered:
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:
                 name += " #%d" % seen[name]
