@@ -130,7 +130,7 @@ class RecordedRun(Base):
         self.assertEqual(res["verdict"], "pass")
         self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 25)
         self.assertEqual((res["suites"]["hmm-tests"]["pass"],
-                          res["suites"]["dax"]["pass"]), (68, 22))
+                          res["suites"]["dax"]["pass"]), (68, 24))
 
     def test_summary_lists_skips_with_reasons_and_warnings_with_counts(self):
         text = results.table(judge())
@@ -241,13 +241,13 @@ class KselftestHalfOrNothing(Base):
 
     def test_more_results_than_planned(self):
         res = judge(port=port_suite(PORT, "dax", lambda t: t.replace(
-            "1..22", "1..21")))
-        self.assertFailsWith(res, "22 results for a plan of 21")
+            "1..24", "1..23")))
+        self.assertFailsWith(res, "24 results for a plan of 23")
 
     def test_a_case_reported_twice(self):
         def dup(t):
             line = re.search(r"^ok \d+ dax\.align_4k\.\S+\n", t, re.M).group(0)
-            return t.replace(line, line + line, 1).replace("1..22", "1..23")
+            return t.replace(line, line + line, 1).replace("1..24", "1..25")
         res = judge(port=port_suite(PORT, "dax", dup))
         self.assertFailsWith(res, "reported 2 times")
 
@@ -439,7 +439,7 @@ class UnknownSuite(Base):
 
     def test_unknown_case_in_a_known_suite(self):
         res = judge(port=port_suite(PORT, "dax", lambda t: t.replace(
-            "1..22", "1..23") + "ok 23 dax.align_1g.mmap\n"))
+            "1..24", "1..25") + "ok 25 dax.align_1g.mmap\n"))
         self.assertFailsWith(res, "dax.align_1g.mmap matches no line")
 
 
