@@ -3,7 +3,8 @@
 Every list is a text file in report/, one rule a line, '#' comments. A
 rule's "when" field is "always" or comma-separated KEY=VALUE conditions on
 the run (results.json keys: series, thp, variant, base_series); a rule
-applies when all of them hold.
+applies when all of them hold. series=applied also holds for an --as-is
+run (series=as-is): the series under development.
 
   manifest           suite  case-glob  count  when
   known-failures     suite  case-glob  when   reason
@@ -52,7 +53,12 @@ def applies(when, conditions, where):
         if "=" not in cond:
             raise ListError("%s: condition %r is not KEY=VALUE" % (where, cond))
         key, value = cond.split("=", 1)
-        if str(conditions.get(key)) != value:
+        have = str(conditions.get(key))
+        # ./lab run --as-is builds the series as it is being developed:
+        # it is judged by the series' rules
+        if key == "series" and value == "applied" and have == "as-is":
+            continue
+        if have != value:
             return False
     return True
 

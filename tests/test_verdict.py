@@ -132,6 +132,10 @@ class RecordedRun(Base):
         self.assertEqual((res["suites"]["hmm-tests"]["pass"],
                           res["suites"]["dax"]["pass"]), (68, 24))
 
+    def test_an_as_is_run_is_judged_as_the_series(self):
+        res = judge(series="as-is")
+        self.assertEqual(res["problems"], [])
+
     def test_summary_lists_skips_with_reasons_and_warnings_with_counts(self):
         text = results.table(judge())
         self.assertIn("skip  kunit: example.example_skip_test (the KUnit example", text)
