@@ -2,8 +2,8 @@
 # Stage "fetch": the base's Debian package at its pinned version
 # (config/bases), downloaded once into the lab's cache with an apt setup of
 # the lab's own (its sources list, lists and state under the cache folder):
-# the machine's apt configuration is not read or changed, and no root is
-# needed.
+# the machine's sources, pinning and lists are not used or changed (apt
+# still reads its general settings, a proxy say), and no root is needed.
 
 LAB_BASES=$LAB_ROOT/config/bases
 LAB_DEBIAN_MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org}
