@@ -212,8 +212,17 @@ check_warnings_at() {
 		mapfile -t objs < <(check_objects "$cfg")
 		((${#objs[@]})) || continue
 		(cd "$CHECK_TREE" && touch "${objs[@]/%.o/.c}")
-		if ! check_make "$cfg" W=1 C=1 "${objs[@]}" >"$out.log" 2>&1; then
+		# Debian 12's sparse (0.6.4) predates __typeof_unqual__, which
+		# 7.x uses: Kbuild would drop C=1 with a mere message. Read it
+		# as __typeof__ (what older kernels used there); base and series
+		# are checked alike, so only new warnings count.
+		if ! check_make "$cfg" W=1 C=1 CF=-D__typeof_unqual__=__typeof__ \
+			"${objs[@]}" >"$out.log" 2>&1; then
 			tail -n 20 "$out.log"
+			return 1
+		fi
+		if grep -q 'specified, but .* is not available or not up to date' "$out.log"; then
+			echo "sparse did not run at $rev ($cfg): $(grep -m1 'specified, but' "$out.log")"
 			return 1
 		fi
 		grep -E '(warning|error):' "$out.log" |
@@ -251,10 +260,6 @@ gate_run() {
 	return "${PIPESTATUS[0]}"
 }
 
-# The bases other than the series' own: each builds and passes alone, so a
-# new base (the one the series moves to next) stays green.
-CHECK_OTHER_BASES=(7.3)
-
 check_summary() {
 	local line
 	echo
@@ -269,7 +274,6 @@ check_summary() {
 }
 
 lab_check() {
-	local base
 	run_paths
 	run_dir check-
 	deps_install "${LAB_PACKAGES[@]}" "${LAB_CHECK_PACKAGES[@]}"
@@ -285,10 +289,9 @@ lab_check() {
 	gate docs gate_docs
 	gate run gate_run run
 	gate run-debug gate_run run-debug --debug
-	for base in "${CHECK_OTHER_BASES[@]}"; do
-		[ "$base" = "$LAB_BASE" ] ||
-			gate "run-$base-base" gate_run "run-$base-base" --base "$base" --no-series
-	done
+	# the base alone: the suites pass there too, with the base's bugs
+	# (the known failures) showing, so the tests can see what the series fixes
+	gate run-base gate_run run-base --no-series
 	gate compile-steps gate_compile_steps
 	gate warnings gate_warnings
 	check_summary

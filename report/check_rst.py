@@ -52,9 +52,18 @@ def literal_role(name, rawtext, text, lineno, inliner, options=None,
     return [nodes.literal(rawtext, utils.unescape(text))], []
 
 
-def kernel_doc_args(path, options):
+def sphinx_version_args(tree):
+    """-sphinx-version for the Perl kernel-doc (6.12); the Python one of
+    later trees has no such option and refuses it."""
+    out = subprocess.run(["scripts/kernel-doc", "-h"], cwd=tree,
+                         capture_output=True, text=True)
+    return ["-sphinx-version", "3.4.3"] if "sphinx-version" in \
+        out.stdout + out.stderr else []
+
+
+def kernel_doc_args(path, options, tree):
     """scripts/kernel-doc arguments for one directive's options."""
-    args = ["-rst", "-sphinx-version", "3.4.3"]
+    args = ["-rst"] + sphinx_version_args(tree)
     if "export" in options:
         args.append("-export")
     if "internal" in options:
@@ -96,7 +105,7 @@ def main():
                             % (args.rst, line, figure))
     for target, options, line in FOUND["kernel-doc"]:
         out = subprocess.run(["scripts/kernel-doc"] +
-                             kernel_doc_args(target, options),
+                             kernel_doc_args(target, options, args.tree),
                              cwd=args.tree, capture_output=True, text=True)
         wanted = (options.get("identifiers") or "").split() + \
             (options.get("functions") or "").split()

@@ -30,17 +30,34 @@ def old_text(path):
     return title, body.rstrip("\n") + "\n\n"
 
 
+# The MAINTAINERS entries whose maintainers the series is addressed to:
+# mm (MEMORY MANAGEMENT, "- CORE" since 7.x) and, on 7.x, the entry that
+# lists mm/memremap.c. Their list is linux-mm.
+TO_ENTRIES = ("MEMORY MANAGEMENT", "MEMORY HOT(UN)PLUG")
+TO_LISTS = ("linux-mm@kvack.org",)
+
+
+def address_and_role(line):
+    """A get_maintainer.pl line split into its address and its role; a
+    name may hold parentheses ("Jane Doe (ACME)" <jane@example.org>)."""
+    if ">" in line:
+        cut = line.rindex(">") + 1
+    else:
+        cut = line.find(" (") if " (" in line else len(line)
+    return line[:cut].strip(), line[cut:].strip()
+
+
 def maintainers(tree, patches):
     out = subprocess.run(["perl", "scripts/get_maintainer.pl", "--no-git",
                           "--no-git-fallback"] + patches, cwd=tree,
                          capture_output=True, text=True, check=True).stdout
     to, cc = [], []
     for line in out.splitlines():
-        addr = re.sub(r" \(.*\)$", "", line).strip()
+        addr, role = address_and_role(line)
         if not addr:
             continue
-        if "(maintainer:MEMORY MANAGEMENT)" in line or \
-                "(open list:MEMORY MANAGEMENT)" in line:
+        if addr in TO_LISTS or any(role.startswith("(maintainer:" + e)
+                                   for e in TO_ENTRIES):
             to.append(addr)
         else:
             cc.append(addr)

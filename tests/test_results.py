@@ -22,12 +22,14 @@ import splats  # noqa: E402
 SAMPLES = os.path.join(HERE, "samples")
 KNOWN = os.path.join(ROOT, "report", "known-failures")
 EXPECTED = os.path.join(ROOT, "report", "expected-warnings")
-TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-6.12"))
+TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-7.3"))
 
 
 def run(name, **meta):
     meta.setdefault("series", "applied")
     meta.setdefault("thp", "madvise")
+    # the recorded samples are runs of v1 on 6.12
+    meta.setdefault("base_series", "6.12")
     return results.build_results(os.path.join(SAMPLES, name), TREE, KNOWN,
                                  EXPECTED, meta)
 

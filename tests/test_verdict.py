@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "report"))
 import results  # noqa: E402
 
 REPORT = os.path.join(ROOT, "report")
-TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-6.12"))
+TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-7.3"))
 PASS_RUN = os.path.join(HERE, "samples", "pass-6.12-series")
 META = {"series": "applied", "thp": "madvise", "variant": "normal",
         "base_series": "6.12"}
@@ -540,6 +540,49 @@ class RecordedBase73(Base):
         serial = self.serial[:line.end()] + line.group(0) + self.serial[line.end():]
         res = judge(serial, self.port, **BASE73_META)
         self.assertFailsWith(res, "kunit: example.")
+
+
+SERIES73_RUN = os.path.join(HERE, "samples", "pass-7.3-series")
+SERIES73_META = {"series": "applied", "base_series": "7.3"}
+
+
+def read73s(name):
+    with open(os.path.join(SERIES73_RUN, name)) as f:
+        return f.read()
+
+
+class RecordedSeries73(Base):
+    """A real run of the v2 series (part 1) on 7.3-rc7
+    (tests/samples/pass-7.3-series): 40 KUnit memremap cases, hmm-tests
+    with the counting cases, device-dax still the base's."""
+
+    def setUp(self):
+        self.serial, self.port = read73s("serial.log"), read73s("results.log")
+
+    def test_the_recorded_series_passes(self):
+        res = judge(self.serial, self.port, **SERIES73_META)
+        self.assertEqual(res["problems"], [])
+        self.assertEqual(res["verdict"], "pass")
+        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 40)
+
+    def test_judged_as_the_base_it_fails(self):
+        # the base's lists count 36 hmm-tests cases a variant, not 43
+        res = judge(self.serial, self.port, series="none", base_series="7.3")
+        self.assertFailsWith(res, "manifest", "hmm.hmm_device_private.*")
+
+    def test_a_failed_counting_case_fails(self):
+        port = self.port.replace(
+            "ok 21 hmm.hmm_device_private.live_folios_thp_split",
+            "not ok 21 hmm.hmm_device_private.live_folios_thp_split")
+        self.assertNotEqual(port, self.port)
+        res = judge(self.serial, port, **SERIES73_META)
+        self.assertFailsWith(res, "live_folios_thp_split")
+
+    def test_memremap_suite_missing_fails(self):
+        start, end = kunit_suite_span(self.serial, "memremap")
+        res = judge(self.serial[:start] + self.serial[end:], self.port,
+                    **SERIES73_META)
+        self.assertFailsWith(res, "manifest", "memremap.*")
 
 
 if __name__ == "__main__":
