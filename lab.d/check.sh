@@ -94,11 +94,11 @@ gate_kernel_doc() {
 	for f in "${files[@]}"; do
 		git -C "$CHECK_TREE" checkout -q -f --detach "$CHECK_HEAD"
 		(cd "$CHECK_TREE" && scripts/kernel-doc -none -Wall "$f" 2>&1) |
-			sed 's/:[0-9]*:/:/' | sort >"$log.head"
+			sed -E 's/:[0-9]+([: ])/\1/' | sort >"$log.head"
 		git -C "$CHECK_TREE" checkout -q -f --detach lab-base
 		if [ -f "$CHECK_TREE/$f" ]; then
 			(cd "$CHECK_TREE" && scripts/kernel-doc -none -Wall "$f" 2>&1) |
-				sed 's/:[0-9]*:/:/' | sort >"$log.base"
+				sed -E 's/:[0-9]+([: ])/\1/' | sort >"$log.base"
 		else
 			: >"$log.base"
 		fi
