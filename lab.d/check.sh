@@ -177,10 +177,11 @@ check_compile_at() {
 		((${#objs[@]})) || continue
 		check_make "$cfg" "$@" "${objs[@]}" || return 1
 	done
-	# the selftest, against this commit's uapi header
-	gcc -fsyntax-only -Wall -isystem "$LAB_OBJ/hdr/include" -I "$CHECK_TREE" \
-		-I "$CHECK_TREE/tools/include" -U_FORTIFY_SOURCE -D_GNU_SOURCE \
-		"$CHECK_TREE/tools/testing/selftests/mm/hmm-tests.c"
+	# the selftest, by the tree's selftests rules (its flags and the
+	# helper objects it links), against this commit's test_hmm uapi
+	rm -rf "$LAB_RUN/hmm-tests-step" && mkdir -p "$LAB_RUN/hmm-tests-step" &&
+	make -C "$CHECK_TREE/tools/testing/selftests/mm" OUTPUT="$LAB_RUN/hmm-tests-step" \
+		KHDR_INCLUDES="-isystem $LAB_OBJ/hdr/include" "$LAB_RUN/hmm-tests-step/hmm-tests"
 }
 
 # Every patch compiles: the series' objects, at every step, in every config.
@@ -225,7 +226,11 @@ check_warnings_at() {
 			echo "sparse did not run at $rev ($cfg): $(grep -m1 'specified, but' "$out.log")"
 			return 1
 		fi
+		# Debian 12's sparse also fails to read 7.x's MODULE_*() macros
+		# ("bad constant expression" at each, in lib/test_hmm.c as well):
+		# a limit of that sparse, not a finding
 		grep -E '(warning|error):' "$out.log" |
+			grep -v 'error: bad constant expression$' |
 			sed -E "s|$LAB_BUILD/[^ ]*/||; s/:[0-9]+:[0-9]+:/:/" >>"$out"
 	done
 	rm -f "$out.log"
