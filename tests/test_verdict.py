@@ -495,9 +495,13 @@ BASE73_RUN = os.path.join(HERE, "samples", "pass-7.3-base")
 BASE73_META = {"series": "none", "base_series": "7.3"}
 
 
-def read73(name):
-    with open(os.path.join(BASE73_RUN, name)) as f:
+def read_sample(run, name):
+    with open(os.path.join(run, name)) as f:
         return f.read()
+
+
+def read73(name):
+    return read_sample(BASE73_RUN, name)
 
 
 class RecordedBase73(Base):
@@ -547,8 +551,7 @@ SERIES73_META = {"series": "applied", "base_series": "7.3"}
 
 
 def read73s(name):
-    with open(os.path.join(SERIES73_RUN, name)) as f:
-        return f.read()
+    return read_sample(SERIES73_RUN, name)
 
 
 class RecordedSeries73(Base):
