@@ -8,13 +8,18 @@
  *
  * The "dax" fixture checks that mappings work: shared read/write, private
  * mappings refused, O_DIRECT through the mapping (GUP) in both directions,
- * fork, the live-folio count, and bind/unbind cycles. The "dax_unbind"
- * fixture holds pages in a pipe across unbind: the unbind must wait for the
- * pipe; the unpatched base oopses there. The "dax_vfio" fixture has a PCI
- * device (QEMU's "edu", bound to vfio-pci) DMA into and out of a device-dax
- * mapping through the IOMMU with VFIO type1: the path a driver of real
- * hardware takes to device memory. It runs last: v1 of the series (6.12)
- * leaks the pages type1 pins, and any later unbind would wait for them.
+ * fork, the live-folio count (a folio lives while something maps or pins
+ * it: munmap, exit and a second mapping), memory failure (SIGBUS at the
+ * right address, and no new mapping of a poisoned folio), and bind/unbind
+ * cycles. The "dax_unbind" fixture holds pages in a pipe across unbind: the
+ * unbind must wait for the pipe; the unpatched base oopses there. The
+ * "dax_vfio" fixture has a PCI device (QEMU's "edu", bound to vfio-pci)
+ * DMA into and out of a device-dax mapping through the IOMMU with VFIO
+ * type1: the path a driver of real hardware takes to device memory; a DMA
+ * mapping is a long-term pin, which an unbind waits for and reports, and
+ * after VFIO_IOMMU_UNMAP_DMA nothing may stay pinned (type1 used to skip
+ * unpinning ZONE_DEVICE pages). It runs last, so that a leaked pin cannot
+ * hold up the other fixtures' unbinds.
  *
  * Before each test a "@@LAB case NAME" line goes to the kernel log, so the
  * lab can tell which test was running when the kernel complained.
@@ -22,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +52,10 @@
 #define DIO_LEN		(1UL << 20)
 #define SPLICE_LEN	(16 * 1024UL)
 #define NR_CYCLES	50
+#define POISON_BASE	(64UL << 20)	/* file offset of the poison cases' mappings */
+#ifndef MADV_HWPOISON
+#define MADV_HWPOISON	100
+#endif
 #define DAX_DRIVER	"/sys/bus/dax/drivers/device_dax"
 
 struct dax_dev {
@@ -125,6 +135,60 @@ static long live_folios(const struct dax_dev *d)
 	snprintf(path, sizeof(path), "/sys/kernel/debug/dax/%s/live_folios",
 		 d->name);
 	return read_ulong(path, &val) ? -1 : (long)val;
+}
+
+/*
+ * live_offsets: how many lines debugfs lists in dax/NAME/live_offsets, the
+ * pgmap offsets of the live folios; -1 without the file.
+ */
+static long live_offsets(const struct dax_dev *d)
+{
+	char path[PATH_MAX], line[64];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dax/%s/live_offsets",
+		 d->name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* kmsg_open: /dev/kmsg, positioned after the records logged so far. */
+static int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * kmsg_wait: whether a kernel log record with both @a and @b appears on
+ * @fd within @ms milliseconds.
+ */
+static int kmsg_wait(int fd, const char *a, const char *b, int ms)
+{
+	char rec[2048];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < ms / 50; i++) {
+		while ((n = read(fd, rec, sizeof(rec) - 1)) > 0) {
+			rec[n] = '\0';
+			if (strstr(rec, a) && strstr(rec, b))
+				return 1;
+		}
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records were overwritten: read on */
+		usleep(50000);
+	}
+	return 0;
 }
 
 static void kmsg_mark(const char *fixture, const char *variant,
@@ -396,46 +460,273 @@ TEST_F(dax, mmap_offset_one_page)
 	ASSERT_EQ(0, munmap(whole, MAP_LEN));
 }
 
+/* The device's folio size: what one fault maps. */
+static size_t folio_len(const struct dax_dev *d)
+{
+	return d->align;
+}
+
+/* Touch folio @i of @p, one write in it, so that it is faulted in. */
+static void touch(void *p, const struct dax_dev *d, unsigned long i, char v)
+{
+	((volatile char *)p)[i * folio_len(d)] = v;
+}
+
 /*
- * The device holds one folio per faulted folio until it is unbound: the
- * count follows the faults, survives munmap, and is zero after unbind.
- * Touches are 2M apart, so that they land in different folios on a
- * 4K-aligned device too (which may use PMD-sized folios).
+ * A folio lives while something maps it: the count follows first faults,
+ * not later touches, and drops to zero at munmap with the device bound.
+ * (v1 kept every faulted folio until unbind.)
  */
-TEST_F(dax, live_folios_follow_faults_and_unbind)
+TEST_F(dax, live_folios_freed_by_munmap)
 {
 	unsigned long nr = 3, i;
 	void *p;
 
 	if (live_folios(&self->dev) < 0)
 		SKIP(return, "no live_folios in debugfs: the kernel lacks the series");
-	/* device-dax does not support unbind under an open file */
-	close(self->fd);
-	self->fd = -1;
-	ASSERT_EQ(0, dax_unbind(&self->dev));
 	ASSERT_EQ(0, live_folios(&self->dev));
-	ASSERT_EQ(0, dax_bind(&self->dev));
-	ASSERT_EQ(0, live_folios(&self->dev));
-
-	self->fd = open(self->dev.path, O_RDWR);
-	ASSERT_LE(0, self->fd);
 	p = dax_map(self->fd, MAP_LEN, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
 	for (i = 0; i < nr; i++)
-		((volatile char *)p)[i * SZ_2M] = 1;
+		touch(p, &self->dev, i, 1);
 	ASSERT_EQ(nr, live_folios(&self->dev));
+	ASSERT_EQ(nr, live_offsets(&self->dev));
 	for (i = 0; i < nr; i++)
-		((volatile char *)p)[i * SZ_2M + 8] = 2;
+		touch(p, &self->dev, i, 2);
 	ASSERT_EQ(nr, live_folios(&self->dev));
 	ASSERT_EQ(0, munmap(p, MAP_LEN));
+	ASSERT_EQ(0, live_folios(&self->dev));
+	ASSERT_EQ(0, live_offsets(&self->dev));
+}
+
+/*
+ * A second mapping of live folios faults on them for the first time: its
+ * faults find the live folio (no new request), see its data, and keep it
+ * alive when the first mapping goes.
+ */
+TEST_F(dax, live_folios_shared_by_two_mappings)
+{
+	unsigned long nr = 3, i;
+	char *a, *b;
+
+	if (live_folios(&self->dev) < 0)
+		SKIP(return, "no live_folios in debugfs: the kernel lacks the series");
+	a = dax_map(self->fd, MAP_LEN, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, a);
+	for (i = 0; i < nr; i++)
+		fill(a + i * folio_len(&self->dev), SZ_4K, 20 + i);
 	ASSERT_EQ(nr, live_folios(&self->dev));
 
-	close(self->fd);
-	ASSERT_EQ(0, dax_unbind(&self->dev));
+	b = dax_map(self->fd, MAP_LEN, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, b);
+	for (i = 0; i < nr; i++)
+		ASSERT_EQ(-1, check(b + i * folio_len(&self->dev), SZ_4K, 20 + i))
+			TH_LOG("folio %lu: the second mapping reads other data", i);
+	ASSERT_EQ(nr, live_folios(&self->dev));
+	ASSERT_EQ(0, munmap(a, MAP_LEN));
+	ASSERT_EQ(nr, live_folios(&self->dev)) TH_LOG("freed while mapped");
+	for (i = 0; i < nr; i++)
+		ASSERT_EQ(-1, check(b + i * folio_len(&self->dev), SZ_4K, 20 + i));
+	ASSERT_EQ(0, munmap(b, MAP_LEN));
 	ASSERT_EQ(0, live_folios(&self->dev));
-	ASSERT_EQ(0, dax_bind(&self->dev));
-	self->fd = open(self->dev.path, O_RDWR);
-	ASSERT_LE(0, self->fd);
+}
+
+/*
+ * A child's faults and exit: a folio only the child mapped dies with the
+ * child, the parent's stay, and the data outlives them all.
+ */
+TEST_F(dax, live_folios_fork_exit)
+{
+	unsigned long nr = 3;
+	int status;
+	char *p;
+	pid_t pid;
+
+	if (live_folios(&self->dev) < 0)
+		SKIP(return, "no live_folios in debugfs: the kernel lacks the series");
+	p = dax_map(self->fd, MAP_LEN, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, SZ_4K, 30);
+	fill(p + folio_len(&self->dev), SZ_4K, 31);
+	fill(p + 2 * folio_len(&self->dev), SZ_4K, 32);
+	ASSERT_EQ(nr, live_folios(&self->dev));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (check(p, SZ_4K, 30) != -1)
+			_exit(1);
+		fill(p + nr * folio_len(&self->dev), SZ_4K, 33);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the child read other data (status %#x)", status);
+	ASSERT_EQ(nr, live_folios(&self->dev))
+		TH_LOG("the folio only the child mapped outlived it, or the parent's died");
+	ASSERT_EQ(-1, check(p + nr * folio_len(&self->dev), SZ_4K, 33));
+	ASSERT_EQ(nr + 1, live_folios(&self->dev));
+	ASSERT_EQ(0, munmap(p, MAP_LEN));
+	ASSERT_EQ(0, live_folios(&self->dev));
+}
+
+static sigjmp_buf poison_jmp;
+static volatile siginfo_t poison_info;
+
+static void poison_handler(int sig, siginfo_t *info, void *uc)
+{
+	poison_info = *info;
+	siglongjmp(poison_jmp, 1);
+}
+
+/* What a child saw of the SIGBUSes of a poison case. */
+struct poison_seen {
+	int sigbus;		/* the poisoning delivered SIGBUS */
+	int code;
+	uintptr_t addr;
+	int lsb;
+	int again;		/* touching the page again delivered SIGBUS */
+};
+
+/*
+ * In a child: map the device at POISON_BASE + @variant_off, touch only page
+ * @page, poison it with MADV_HWPOISON, then touch it again; report what
+ * arrived, and the mapping's address, through @fd.
+ */
+static void poison_child(int devfd, int fd, off_t off, unsigned long page)
+{
+	struct poison_seen seen = { 0 };
+	struct sigaction sa = { .sa_sigaction = poison_handler,
+				.sa_flags = SA_SIGINFO };
+	char *p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       devfd, off);
+	uintptr_t base = (uintptr_t)p;
+
+	if (p == MAP_FAILED)
+		_exit(2);
+	sigaction(SIGBUS, &sa, NULL);
+	((volatile char *)p)[page * SZ_4K] = 1;
+	if (!sigsetjmp(poison_jmp, 1)) {
+		if (madvise(p + page * SZ_4K, SZ_4K, MADV_HWPOISON))
+			_exit(3);
+	} else {
+		seen.sigbus = 1;
+		seen.code = poison_info.si_code;
+		seen.addr = (uintptr_t)poison_info.si_addr;
+		seen.lsb = poison_info.si_addr_lsb;
+	}
+	if (!sigsetjmp(poison_jmp, 1))
+		((volatile char *)p)[page * SZ_4K] = 2;
+	else
+		seen.again = 1;
+	if (write(fd, &base, sizeof(base)) != sizeof(base) ||
+	    write(fd, &seen, sizeof(seen)) != sizeof(seen))
+		_exit(4);
+	_exit(0);
+}
+
+/*
+ * Poison page @page of a folio (a different place of the device per case
+ * and variant) from a child; the unbind and bind afterwards give the device
+ * fresh struct pages, without the poison.
+ */
+static void poison_run(struct __test_metadata *_metadata, const struct dax_dev *d,
+		       int devfd, unsigned long slot, unsigned long page,
+		       struct poison_seen *seen, uintptr_t *base)
+{
+	off_t off = POISON_BASE + slot * SZ_2M;
+	int pipefd[2], status;
+	pid_t pid;
+
+	ASSERT_LE(off + SZ_2M, d->size);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(pipefd[0]);
+		poison_child(devfd, pipefd[1], off, page);
+	}
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the poisoning child failed (status %#x)", status);
+	ASSERT_EQ(sizeof(*base), read(pipefd[0], base, sizeof(*base)));
+	ASSERT_EQ(sizeof(*seen), read(pipefd[0], seen, sizeof(*seen)));
+	close(pipefd[0]);
+}
+
+static void poison_cleanup(struct __test_metadata *_metadata, struct dax_dev *d,
+			   int *fd)
+{
+	close(*fd);
+	*fd = -1;
+	ASSERT_EQ(0, dax_unbind(d));
+	ASSERT_EQ(0, dax_bind(d));
+	*fd = open(d->path, O_RDWR);
+	ASSERT_LE(0, *fd);
+}
+
+/*
+ * memory_failure() on one page kills with that page's address, on the
+ * granularity the device maps: a 4K page on a 4K device, the 2M mapping
+ * around it on a 2M device. Page 0 is a folio's head on both.
+ */
+static void poison_expect(struct __test_metadata *_metadata, const struct dax_dev *d,
+			  unsigned long page, const struct poison_seen *seen,
+			  uintptr_t base)
+{
+	uintptr_t want = base + (d->align == SZ_4K ? page * SZ_4K : 0);
+
+	ASSERT_TRUE(seen->sigbus) TH_LOG("no SIGBUS for the poisoned page");
+	EXPECT_EQ(4 /* BUS_MCEERR_AR */, seen->code);
+	EXPECT_EQ(want, seen->addr)
+		TH_LOG("SIGBUS at offset %#lx of the mapping, not %#lx",
+		       (unsigned long)(seen->addr - base),
+		       (unsigned long)(want - base));
+	EXPECT_EQ(d->align == SZ_4K ? 12 : 21, seen->lsb);
+}
+
+TEST_F(dax, poison_head_page)
+{
+	struct poison_seen seen;
+	uintptr_t base;
+	unsigned long slot = variant->align == SZ_4K ? 0 : 1;
+
+	poison_run(_metadata, &self->dev, self->fd, slot, 0, &seen, &base);
+	poison_expect(_metadata, &self->dev, 0, &seen, base);
+	poison_cleanup(_metadata, &self->dev, &self->fd);
+}
+
+/*
+ * Page 5, the only page touched: on a 4K device its own folio (v1 gave 4K
+ * devices PMD-sized folios and lost this poison), on a 2M device a tail.
+ */
+TEST_F(dax, poison_tail_page)
+{
+	struct poison_seen seen;
+	uintptr_t base;
+	unsigned long slot = variant->align == SZ_4K ? 2 : 3;
+
+	poison_run(_metadata, &self->dev, self->fd, slot, 5, &seen, &base);
+	poison_expect(_metadata, &self->dev, 5, &seen, base);
+	poison_cleanup(_metadata, &self->dev, &self->fd);
+}
+
+/*
+ * After the SIGBUS, touching the poisoned page again must not map it: the
+ * folio is freed when memory_failure() unmaps it, and the next fault finds
+ * it poisoned and gets SIGBUS instead of mapping bad memory.
+ */
+TEST_F(dax, poison_not_mapped_again)
+{
+	struct poison_seen seen;
+	uintptr_t base;
+	unsigned long slot = variant->align == SZ_4K ? 4 : 5;
+
+	poison_run(_metadata, &self->dev, self->fd, slot, 5, &seen, &base);
+	ASSERT_TRUE(seen.sigbus);
+	EXPECT_TRUE(seen.again) TH_LOG("the poisoned page was mapped again");
+	poison_cleanup(_metadata, &self->dev, &self->fd);
 }
 
 /* Bind, map, fault, unmap, unbind, many times: nothing is left behind. */
@@ -458,6 +749,8 @@ TEST_F_TIMEOUT(dax, bind_map_unbind_cycles, 600)
 		ASSERT_EQ(-1, check((char *)p + MAP_LEN - SZ_2M, SZ_4K, 200 + i));
 		ASSERT_EQ(0, munmap(p, MAP_LEN));
 		close(self->fd);
+		if (counted)
+			ASSERT_EQ(0, live_folios(&self->dev)) TH_LOG("cycle %d: after munmap", i);
 
 		t0 = now();
 		ASSERT_EQ(0, dax_unbind(&self->dev)) TH_LOG("cycle %d: unbind", i);
@@ -801,6 +1094,130 @@ TEST_F(dax_vfio, dma_through_iommu)
 			     EDU_DMA_TO_RAM));
 	EXPECT_EQ(-1, check(p + SZ_4K, EDU_DMA_LEN, variant->seed + 100))
 		TH_LOG("the device wrote through an unmapped IOVA");
+	ASSERT_EQ(0, munmap(p, SZ_2M));
+}
+
+/* Map 2M of the device and VFIO_IOMMU_MAP_DMA it: a long-term pin. */
+static char *vfio_pin(struct __test_metadata *_metadata, int container, int fd)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = EDU_IOVA,
+		.size = SZ_2M,
+	};
+	char *p = dax_map(fd, SZ_2M, MAP_SHARED);
+
+	if (p == MAP_FAILED)
+		return p;
+	map.vaddr = (uintptr_t)p;
+	if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map)) {
+		TH_LOG("VFIO_IOMMU_MAP_DMA: %s", strerror(errno));
+		munmap(p, SZ_2M);
+		return MAP_FAILED;
+	}
+	return p;
+}
+
+static int vfio_unpin(int container)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = EDU_IOVA,
+		.size = SZ_2M,
+	};
+
+	return ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap);
+}
+
+/* Unbind the device from a child, which the caller waits for. */
+static pid_t unbind_child(const struct dax_dev *d)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(dax_unbind(d) ? 1 : 0);
+	return pid;
+}
+
+/*
+ * After VFIO_IOMMU_UNMAP_DMA, munmap and close, nothing holds the device's
+ * folios: none is live, and unbind completes at once. type1 skipped
+ * unpinning PageReserved pfns, which every ZONE_DEVICE page is, so with
+ * refcounted device-dax folios unbind waited for good (v1, measured).
+ */
+TEST_F(dax_vfio, unbind_after_dma)
+{
+	int counted = live_folios(&self->dev) >= 0, status;
+	char *p = vfio_pin(_metadata, self->container, self->fd);
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, SZ_4K, variant->seed + 1);
+	ASSERT_EQ(0, vfio_unpin(self->container));
+	ASSERT_EQ(0, munmap(p, SZ_2M));
+	close(self->fd);
+	self->fd = -1;
+	if (counted)
+		EXPECT_EQ(0, live_folios(&self->dev)) TH_LOG("a pin outlived VFIO_IOMMU_UNMAP_DMA");
+
+	pid = unbind_child(&self->dev);
+	ASSERT_LE(0, pid);
+	status = wait_exit(pid, 5000);
+	ASSERT_NE(-1, status) TH_LOG("unbind waits although nothing maps or pins the device");
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(0, dax_bind(&self->dev));
+}
+
+/*
+ * A DMA mapping across unbind: unbind waits for it, and says so in the
+ * kernel log (the device, how many folios, where) and in debugfs; after
+ * VFIO_IOMMU_UNMAP_DMA it completes. The device works afterwards.
+ */
+TEST_F_TIMEOUT(dax_vfio, pin_across_unbind_reported, 60)
+{
+	long live, nr = SZ_2M / self->dev.align;
+	int kmsg, status;
+	char *p;
+	pid_t pid;
+
+	if (live_folios(&self->dev) < 0)
+		SKIP(return, "no live_folios in debugfs: the kernel lacks the series");
+	p = vfio_pin(_metadata, self->container, self->fd);
+	ASSERT_NE(MAP_FAILED, p);
+	fill(p, SZ_2M, variant->seed + 2);
+	ASSERT_EQ(0, munmap(p, SZ_2M));
+	close(self->fd);
+	self->fd = -1;
+	live = live_folios(&self->dev);
+	EXPECT_EQ(nr, live) TH_LOG("the DMA mapping should keep its %ld folios", nr);
+
+	kmsg = kmsg_open();
+	ASSERT_LE(0, kmsg);
+	pid = unbind_child(&self->dev);
+	ASSERT_LE(0, pid);
+	status = wait_exit(pid, 2000);
+	EXPECT_EQ(-1, status) TH_LOG("unbind completed under a DMA mapping");
+	if (status == -1) {
+		EXPECT_TRUE(kmsg_wait(kmsg, "unbind waits for", self->dev.name, 12000))
+			TH_LOG("no report of the wait in the kernel log");
+		EXPECT_EQ(live, live_offsets(&self->dev))
+			TH_LOG("debugfs live_offsets should list the live folios");
+	}
+	close(kmsg);
+
+	ASSERT_EQ(0, vfio_unpin(self->container));
+	if (status == -1)
+		status = wait_exit(pid, 10000);
+	ASSERT_NE(-1, status) TH_LOG("unbind still waits after VFIO_IOMMU_UNMAP_DMA");
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(0, live_folios(&self->dev));
+	ASSERT_EQ(0, dax_bind(&self->dev));
+	self->fd = open(self->dev.path, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	p = dax_map(self->fd, SZ_2M, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(-1, check(p, SZ_2M, variant->seed + 2));
 	ASSERT_EQ(0, munmap(p, SZ_2M));
 }
 

@@ -5,16 +5,24 @@
  *	bench NAME VALUE UNIT
  *
  * on stdout, one per repetition; the host compares base and patched
- * kernels on them. Each benchmark runs once more than asked, first, and
- * does not report that run: it pays for the host backing the guest's and
- * the emulated NVDIMM's memory for the first time. The hmm benchmarks need test_hmm loaded (with the
- * coherent devices for the *-coherent ones); the dax ones take the devdax
- * devices in $DAX_4K and $DAX_2M, as the lab's init sets them up.
+ * kernels on them. Before the reported repetitions each benchmark warms
+ * up, unreported: the first runs pay for the host backing the guest's and
+ * the emulated NVDIMM's memory for the first time and run several times
+ * slower than the rest. It repeats until every figure of a warm-up run is
+ * within WARM_STEADY of the run before (at least 2, at most WARM_MAX
+ * runs) and prints how many it took ("warmup NAME RUNS"). The hmm
+ * benchmarks need test_hmm loaded (with the coherent devices for the
+ * *-coherent ones); the dax ones take the devdax devices in $DAX_4K and
+ * $DAX_2M, as the lab's init sets them up.
  *
  *   lab-bench hmm-migrate DEVICE MIB REPS    migrate to the device and back
+ *   lab-bench hmm-migrate-thp DEVICE MIB REPS
+ *                                            the same with THPs (order-9
+ *                                            folios on the device)
  *   lab-bench hmm-fault DEVICE MIB REPS      CPU faults on device-private memory
  *   lab-bench dax-fault MIB REPS             devdax first touch, second pass,
- *                                            unbind of the faulted device
+ *                                            fault after munmap, unbind of
+ *                                            the faulted device
  *   lab-bench hmm-teardown                   rmmod test_hmm
  */
 #include <errno.h>
@@ -41,13 +49,50 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+#define WARM_STEADY	0.10
+#define WARM_MAX	6
+#define FIGURES		16
+
 static int warming_up;
+static struct {
+	char name[48];
+	double last;
+} warm[FIGURES];
+static double warm_change;	/* largest relative change in this run */
+
+/* During warm-up: how far @value moved since the last run of @name. */
+static void warm_note(const char *name, const char *variant, double value)
+{
+	char key[48];
+	int i;
+
+	snprintf(key, sizeof(key), "%s-%s", name, variant);
+	for (i = 0; i < FIGURES && warm[i].name[0]; i++)
+		if (!strcmp(warm[i].name, key))
+			break;
+	if (i == FIGURES)
+		return;
+	if (!warm[i].name[0]) {
+		strcpy(warm[i].name, key);
+		warm_change = 1;	/* a first figure is never steady */
+	} else if (warm[i].last > 0) {
+		double d = (value - warm[i].last) / warm[i].last;
+
+		if (d < 0)
+			d = -d;
+		if (d > warm_change)
+			warm_change = d;
+	}
+	warm[i].last = value;
+}
 
 static void report(const char *name, const char *variant, double value,
 		   const char *unit)
 {
-	if (warming_up)
+	if (warming_up) {
+		warm_note(name, variant, value);
 		return;
+	}
 	printf("bench %s%s%s %.1f %s\n", name, *variant ? "-" : "", variant,
 	       value, unit);
 	fflush(stdout);
@@ -76,8 +121,9 @@ static int hmm_open(int device)
 	return fd;
 }
 
-static void hmm_cmd(int fd, unsigned long request, void *addr, void *mirror,
-		    unsigned long npages)
+/* Run a test_hmm command over @npages pages; it must report @expect. */
+static void hmm_cmd_n(int fd, unsigned long request, void *addr, void *mirror,
+		      unsigned long npages, unsigned long expect)
 {
 	struct hmm_dmirror_cmd cmd = {
 		.addr = (uintptr_t)addr,
@@ -87,11 +133,17 @@ static void hmm_cmd(int fd, unsigned long request, void *addr, void *mirror,
 
 	if (ioctl(fd, request, &cmd))
 		die("test_hmm ioctl");
-	if (cmd.cpages != npages) {
-		fprintf(stderr, "test_hmm moved %llu of %lu pages\n",
-			(unsigned long long)cmd.cpages, npages);
+	if (cmd.cpages != expect) {
+		fprintf(stderr, "test_hmm reported %llu for %lu pages, not %lu\n",
+			(unsigned long long)cmd.cpages, npages, expect);
 		exit(1);
 	}
+}
+
+static void hmm_cmd(int fd, unsigned long request, void *addr, void *mirror,
+		    unsigned long npages)
+{
+	hmm_cmd_n(fd, request, addr, mirror, npages, npages);
 }
 
 static void *anon_buffer(size_t size)
@@ -127,6 +179,48 @@ static void hmm_migrate(int device, size_t mib, int reps)
 		report("hmm-migrate-to-sys", hmm_kind(device), npages / (t2 - t1),
 		       "pages/s");
 		munmap(buf, size);
+	}
+	free(mirror);
+	close(fd);
+}
+
+/*
+ * The same with THPs: a 2M-aligned, MADV_HUGEPAGE buffer, so the device
+ * gets order-9 folios (7.3's test_hmm migrates a THP as one). On the way
+ * back test_hmm counts one per folio it migrated, so that count also
+ * checks that every folio stayed whole on the device.
+ */
+static void hmm_migrate_thp(int device, size_t mib, int reps)
+{
+	size_t size = mib << 20, npages = size / getpagesize(), huge = 2 << 20;
+	void *mirror = malloc(size);
+	int fd = hmm_open(device), r;
+
+	if (!mirror)
+		die("malloc");
+	for (r = 0; r < reps; r++) {
+		char *raw = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *buf;
+		double t0, t1, t2;
+
+		if (raw == MAP_FAILED)
+			die("mmap");
+		buf = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+		if (madvise(buf, size, MADV_HUGEPAGE))
+			die("madvise");
+		memset(buf, 0x5a, size);
+		t0 = now();
+		hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, npages);
+		t1 = now();
+		hmm_cmd_n(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages,
+			  size / huge);
+		t2 = now();
+		report("hmm-migrate-thp-to-dev", hmm_kind(device),
+		       npages / (t1 - t0), "pages/s");
+		report("hmm-migrate-thp-to-sys", hmm_kind(device),
+		       npages / (t2 - t1), "pages/s");
+		munmap(raw, size + huge);
 	}
 	free(mirror);
 	close(fd);
@@ -170,8 +264,10 @@ static void write_str(const char *path, const char *str)
 
 /*
  * For one devdax device: faults per second touching every folio of a
- * fresh binding, the second pass over the faulted range, and the time to
- * unbind it with the range faulted and unmapped.
+ * fresh binding, the second pass over the faulted range, faults per
+ * second touching it again through a new mapping after munmap (with the
+ * series the folios were freed by munmap and are requested again), and
+ * the time to unbind it with the range faulted and unmapped.
  */
 static unsigned long dax_attr(const char *name, const char *attr)
 {
@@ -229,6 +325,16 @@ static void dax_fault(const char *env, size_t mib, int reps)
 		report("dax-second-pass", align == 4096 ? "4k" : "2m",
 		       n / (t2 - t1), "touches/s");
 		munmap((void *)p, size);
+
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap devdax");
+		t0 = now();
+		for (i = 0; i < size; i += align)
+			p[i] = 3;
+		report("dax-refault", align == 4096 ? "4k" : "2m",
+		       n / (now() - t0), "faults/s");
+		munmap((void *)p, size);
 		close(fd);
 
 		t0 = now();
@@ -254,6 +360,8 @@ static int run(int argc, char **argv, int reps)
 {
 	if (argc == 5 && !strcmp(argv[1], "hmm-migrate"))
 		hmm_migrate(atoi(argv[2]), atol(argv[3]), reps);
+	else if (argc == 5 && !strcmp(argv[1], "hmm-migrate-thp"))
+		hmm_migrate_thp(atoi(argv[2]), atol(argv[3]), reps);
 	else if (argc == 5 && !strcmp(argv[1], "hmm-fault"))
 		hmm_fault(atoi(argv[2]), atol(argv[3]), reps);
 	else if (argc == 4 && !strcmp(argv[1], "dax-fault")) {
@@ -270,12 +378,18 @@ int main(int argc, char **argv)
 		hmm_teardown();
 		return 0;
 	}
-	/* a warm-up run, not reported, then the reported ones */
+	int runs = 0;
+
+	/* warm-up runs, not reported, until steady; then the reported ones */
 	warming_up = 1;
-	if (run(argc, argv, 1)) {
-		fprintf(stderr, "usage: see the comment at the top of lab-bench.c\n");
-		return 2;
-	}
+	do {
+		warm_change = 0;
+		if (run(argc, argv, 1)) {
+			fprintf(stderr, "usage: see the comment at the top of lab-bench.c\n");
+			return 2;
+		}
+	} while (++runs < WARM_MAX && (runs < 2 || warm_change > WARM_STEADY));
+	printf("warmup %s %d\n", argv[1], runs);
 	warming_up = 0;
 	run(argc, argv, atoi(argv[argc - 1]));
 	return 0;

@@ -1,8 +1,16 @@
 # shellcheck shell=bash
 # ./lab bench: the base and the patched kernel, built from the same tree
 # and config as ./lab run --no-series and ./lab run build them, booted in
-# turn under the same QEMU settings (base, patched, base, patched, ...) to
-# run guest/lab-bench.c; report/bench.py turns the figures into ratios.
+# turn under the same QEMU settings to run guest/lab-bench.c;
+# report/bench.py turns the figures into ratios. Each round boots three
+# guests: the base, the patched kernel and the base again ("control").
+# control/base is an A/A comparison: the same kernel in the same
+# alternation, so its ratio is the noise floor of each row. The order
+# turns round every other round (base, patched, control; then control,
+# patched, base), so base and control share the slots around the patched
+# kernel and drift of the host shows in the control ratio. With --icount,
+# QEMU counts guest time in instructions (-icount, lab.d/boot.sh): every
+# figure then measures the work per operation, not the host's speed.
 
 LAB_BENCH_ROUNDS=${LAB_BENCH_ROUNDS:-5}
 LAB_BENCH_REPS=${LAB_BENCH_REPS:-3}
@@ -36,10 +44,12 @@ bench_boot() {
 		die "$kernel kernel, round $round: the benchmarks failed; see $LAB_RUN/results.log"
 	awk -v k="$kernel" -v r="$round" '$1 == "bench" { print k, r, $2, $3, $4 }' \
 		"$LAB_RUN/results.log" >>"$BENCH_DIR/raw.txt"
+	awk -v k="$kernel" -v r="$round" '$1 == "warmup" { print k, r, $2, $3 }' \
+		"$LAB_RUN/results.log" >>"$BENCH_DIR/warmup.txt"
 }
 
 lab_bench() {
-	local round kernel
+	local round kernel order clock
 	run_paths
 	BENCH_DIR=$LAB_OUT/bench/$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$BENCH_DIR"
@@ -49,15 +59,22 @@ lab_bench() {
 	bench_prepare base
 	bench_prepare patched
 	: >"$BENCH_DIR/raw.txt"
+	: >"$BENCH_DIR/warmup.txt"
 	for round in $(seq 1 "$LAB_BENCH_ROUNDS"); do
-		for kernel in base patched; do
+		order="base patched control"
+		((round % 2)) || order="control patched base"
+		for kernel in $order; do
 			stage bench "round $round of $LAB_BENCH_ROUNDS: $kernel kernel"
 			bench_boot "$kernel" "$round"
 		done
 	done
+	clock="host time"
+	[ -z "$LAB_ICOUNT" ] || clock="guest instructions (QEMU -icount)"
 	stage report "${BENCH_DIR#"$LAB_ROOT"/}/bench.json, bench.png"
 	python3 "$LAB_ROOT/report/bench.py" --raw "$BENCH_DIR/raw.txt" \
 		--out "$BENCH_DIR" --meta "rounds=$LAB_BENCH_ROUNDS" \
-		--meta "reps=$LAB_BENCH_REPS" --meta "machine=$(nproc) cores, QEMU TCG" |
+		--meta "reps=$LAB_BENCH_REPS" --meta "machine=$(nproc) cores, QEMU TCG" \
+		--meta "clock=$clock" \
+		--meta "date=$(date -u +%Y-%m-%dT%H:%MZ)" |
 		sed 's/^/         /'
 }

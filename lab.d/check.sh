@@ -154,8 +154,8 @@ check_objects() {
 	while read -r f; do
 		[ -f "$CHECK_TREE/$f" ] || continue
 		case $cfg:$f in
-		normal:mm/* | normal:lib/* | normal:drivers/dax/*) ;;
-		cover-x86:mm/memremap.c | cover-x86:drivers/gpu/* | cover-x86:drivers/xen/*) ;;
+		normal:mm/* | normal:lib/* | normal:drivers/dax/* | normal:drivers/vfio/*) ;;
+		cover-x86:mm/memremap.c | cover-x86:drivers/gpu/* | cover-x86:drivers/xen/* | cover-x86:drivers/hv/*) ;;
 		cover-ppc:mm/memremap.c | cover-ppc:arch/powerpc/*) ;;
 		*) continue ;;
 		esac

@@ -2,6 +2,10 @@
 # Stage "report": parse the run's logs into results.json, print the summary
 # table and the verdict. The parsing is report/results.py (python3, stdlib).
 
+# The generation of guest/dax-tests.c: v1's (10 cases a variant, recorded
+# runs on 6.12) or v2's. The manifest's dax counts are per generation.
+LAB_DAX_SUITE=v2
+
 report_run() {
 	local series=applied variant=normal base=$LAB_BASE_VERSION rc=0 meta
 	local base_name=$LAB_BASE package="$LAB_BASE_PKG $LAB_BASE_PKGVER"
@@ -25,6 +29,7 @@ report_run() {
 		--meta "patches=$LAB_PATCH_COUNT" --meta "series=$series" \
 		--meta "variant=$variant" --meta "thp=$LAB_THP" \
 		--meta "base_series=$(grep -Eo '^[0-9]+\.[0-9]+' <<<"$LAB_BASE_VERSION")" \
+		--meta "dax_suite=$LAB_DAX_SUITE" \
 		--meta "only=$LAB_ONLY$([ -n "$LAB_EXEC" ] && echo exec)" \
 		--meta "kernel=$LAB_KERNEL_RELEASE" \
 		--meta "boot_error=$LAB_BOOT_ERROR" \

@@ -74,6 +74,9 @@ lab_run() {
 	report_run
 }
 
+# The posting the series in patches/ is: v2 (v1 is the tag v1-6.12).
+LAB_SUBJECT_PREFIX="PATCH v2"
+
 # lab_export: the commits on lab-base in the lab's tree become patches/.
 # The cover letter's subject and text are kept from the current
 # 0000-cover-letter.patch (they are written by hand); its shortlog,
@@ -87,6 +90,7 @@ lab_export() {
 	stage export "$n commits of ${LAB_TREE#"$LAB_ROOT"/} -> patches/"
 	tmp=$(mktemp -d)
 	git -C "$LAB_TREE" format-patch -q --no-signature --zero-commit \
+		--subject-prefix="$LAB_SUBJECT_PREFIX" \
 		--cover-letter --base=lab-base -o "$tmp" lab-base..HEAD ||
 		die "git format-patch failed"
 	python3 "$LAB_ROOT/report/cover_letter.py" --old "$old" --new "$tmp/0000-cover-letter.patch" \

@@ -32,9 +32,11 @@ def old_text(path):
 
 # The MAINTAINERS entries whose maintainers the series is addressed to:
 # mm (MEMORY MANAGEMENT, "- CORE" since 7.x) and, on 7.x, the entry that
-# lists mm/memremap.c. Their list is linux-mm.
-TO_ENTRIES = ("MEMORY MANAGEMENT", "MEMORY HOT(UN)PLUG")
-TO_LISTS = ("linux-mm@kvack.org",)
+# lists mm/memremap.c; device-dax (nvdimm) and VFIO, whose code v2
+# changes. Their lists: linux-mm and nvdimm (VFIO's, kvm, stays in Cc).
+TO_ENTRIES = ("MEMORY MANAGEMENT", "MEMORY HOT(UN)PLUG",
+              "DEVICE DIRECT ACCESS (DAX)", "VFIO DRIVER")
+TO_LISTS = ("linux-mm@kvack.org", "nvdimm@lists.linux.dev")
 
 
 def address_and_role(line):

@@ -2,7 +2,7 @@
 
 Every list is a text file in report/, one rule a line, '#' comments. A
 rule's "when" field is "always" or comma-separated KEY=VALUE conditions on
-the run (results.json keys: series, thp, variant, base_series); a rule
+the run (results.json keys: series, thp, variant, base_series, dax_suite); a rule
 applies when all of them hold. series=applied also holds for an --as-is
 run (series=as-is): the series under development.
 

@@ -30,6 +30,7 @@ def run(name, **meta):
     meta.setdefault("thp", "madvise")
     # the recorded samples are runs of v1 on 6.12
     meta.setdefault("base_series", "6.12")
+    meta.setdefault("dax_suite", "v1")
     return results.build_results(os.path.join(SAMPLES, name), TREE, KNOWN,
                                  EXPECTED, meta)
 

@@ -29,7 +29,7 @@ REPORT = os.path.join(ROOT, "report")
 TREE = os.environ.get("LAB_TREE", os.path.join(ROOT, "build", "linux-7.3"))
 PASS_RUN = os.path.join(HERE, "samples", "pass-6.12-series")
 META = {"series": "applied", "thp": "madvise", "variant": "normal",
-        "base_series": "6.12"}
+        "base_series": "6.12", "dax_suite": "v1"}
 
 
 def read(name):
@@ -492,7 +492,7 @@ class Filtered(Base):
 
 
 BASE73_RUN = os.path.join(HERE, "samples", "pass-7.3-base")
-BASE73_META = {"series": "none", "base_series": "7.3"}
+BASE73_META = {"series": "none", "base_series": "7.3", "dax_suite": "v2"}
 
 
 def read_sample(run, name):
@@ -517,6 +517,8 @@ class RecordedBase73(Base):
         self.assertEqual(res["problems"], [])
         self.assertEqual(res["verdict"], "pass")
         self.assertEqual(res["suites"]["hmm-tests"]["xfail"], 1)
+        # the pipe oops twice, the unaligned PMD, the poisoned page mapped again twice
+        self.assertEqual(res["suites"]["dax"]["xfail"], 5)
 
     def test_lists_of_6_12_do_not_excuse_it(self):
         res = judge(self.serial, self.port, series="none", base_series="6.12")
@@ -547,7 +549,7 @@ class RecordedBase73(Base):
 
 
 SERIES73_RUN = os.path.join(HERE, "samples", "pass-7.3-series")
-SERIES73_META = {"series": "applied", "base_series": "7.3"}
+SERIES73_META = {"series": "applied", "base_series": "7.3", "dax_suite": "v2"}
 
 
 def read73s(name):
@@ -555,9 +557,9 @@ def read73s(name):
 
 
 class RecordedSeries73(Base):
-    """A real run of the v2 series (part 1) on 7.3-rc7
-    (tests/samples/pass-7.3-series): 40 KUnit memremap cases, hmm-tests
-    with the counting cases, device-dax still the base's."""
+    """A real run of the v2 series on 7.3-rc7 (tests/samples/pass-7.3-series):
+    41 KUnit memremap cases, hmm-tests with the counting cases, the dax
+    suite of v2 (poison, live folios, VFIO unbind) with nothing known."""
 
     def setUp(self):
         self.serial, self.port = read73s("serial.log"), read73s("results.log")
@@ -566,7 +568,8 @@ class RecordedSeries73(Base):
         res = judge(self.serial, self.port, **SERIES73_META)
         self.assertEqual(res["problems"], [])
         self.assertEqual(res["verdict"], "pass")
-        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 40)
+        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 41)
+        self.assertEqual(res["suites"]["dax"]["pass"], 38)
 
     def test_judged_as_the_base_it_fails(self):
         # the base's lists count 36 hmm-tests cases a variant, not 43
@@ -580,6 +583,18 @@ class RecordedSeries73(Base):
         self.assertNotEqual(port, self.port)
         res = judge(self.serial, port, **SERIES73_META)
         self.assertFailsWith(res, "live_folios_thp_split")
+
+    def test_a_poisoned_page_mapped_again_fails_with_the_series(self):
+        # known on the base only: with the series it is a failure
+        name = "dax.align_4k.poison_not_mapped_again"
+        port = re.sub(r"^ok (\d+) %s$" % re.escape(name), r"not ok \1 %s" % name,
+                      self.port, flags=re.M)
+        self.assertNotEqual(port, self.port)
+        self.assertFailsWith(judge(self.serial, port, **SERIES73_META), name)
+
+    def test_judged_with_v1_dax_counts_it_fails(self):
+        res = judge(self.serial, self.port, **dict(SERIES73_META, dax_suite="v1"))
+        self.assertFailsWith(res, "manifest", "dax.align_2m.*")
 
     def test_memremap_suite_missing_fails(self):
         start, end = kunit_suite_span(self.serial, "memremap")
