@@ -8,16 +8,12 @@
 # alternation, so its ratio is the noise floor of each row. The order
 # turns round every other round (base, patched, control; then control,
 # patched, base), so base and control share the slots around the patched
-# kernel and drift of the host shows in the control ratio. With --icount,
-# QEMU counts guest time in instructions (-icount, lab.d/boot.sh): every
-# figure then measures the work per operation, not the host's speed.
+# kernel and drift of the host shows in the control ratio.
 
 LAB_BENCH_ROUNDS=${LAB_BENCH_ROUNDS:-5}
 LAB_BENCH_REPS=${LAB_BENCH_REPS:-3}
-# MiB each hmm benchmark migrates (devdax: 4 times that). Under --icount
-# TCG runs one vCPU thread at a time and counts every instruction, several
-# times slower: a smaller size, as the figures are exact counts anyway.
-LAB_BENCH_MIB=${LAB_BENCH_MIB:-}
+# MiB each hmm benchmark migrates (devdax: 4 times that)
+LAB_BENCH_MIB=${LAB_BENCH_MIB:-64}
 
 # bench_prepare KERNEL: build the base or patched kernel and its initramfs
 # (in a subshell: the stages set globals), logs in the bench folder.
@@ -53,14 +49,13 @@ bench_boot() {
 }
 
 lab_bench() {
-	local round kernel order clock
+	local round kernel order
 	run_paths
 	BENCH_DIR=$LAB_OUT/bench/$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$BENCH_DIR"
 	ln -sfn "$(basename "$BENCH_DIR")" "$LAB_OUT/bench/latest"
 	LAB_USER_APPEND=$LAB_APPEND
 	deps_install "${LAB_PACKAGES[@]}" "${LAB_BENCH_PACKAGES[@]}"
-	[ -n "$LAB_BENCH_MIB" ] || LAB_BENCH_MIB=$([ -n "$LAB_ICOUNT" ] && echo 8 || echo 64)
 	bench_prepare base
 	bench_prepare patched
 	: >"$BENCH_DIR/raw.txt"
@@ -73,14 +68,11 @@ lab_bench() {
 			bench_boot "$kernel" "$round"
 		done
 	done
-	clock="host time"
-	[ -z "$LAB_ICOUNT" ] || clock="guest instructions (QEMU -icount)"
 	stage report "${BENCH_DIR#"$LAB_ROOT"/}/bench.json, bench.png"
 	python3 "$LAB_ROOT/report/bench.py" --raw "$BENCH_DIR/raw.txt" \
 		--out "$BENCH_DIR" --meta "rounds=$LAB_BENCH_ROUNDS" \
 		--meta "reps=$LAB_BENCH_REPS" --meta "mib=$LAB_BENCH_MIB" \
 		--meta "machine=$(nproc) cores, QEMU TCG" \
-		--meta "clock=$clock" \
 		--meta "date=$(date -u +%Y-%m-%dT%H:%MZ)" |
 		sed 's/^/         /'
 }

@@ -66,10 +66,6 @@ qemu_cmd() {
 		-append "$(guest_cmdline)"
 		-display none -monitor none -no-reboot
 	)
-	# guest time counts instructions, 1 ns each, and idle time is skipped:
-	# a benchmark's figure is then the work per operation (./lab bench --icount)
-	# shellcheck disable=SC2054 # one option, comma-separated
-	[ -z "$LAB_ICOUNT" ] || QEMU+=(-icount shift=0,sleep=off)
 	if [ -n "$LAB_SHELL" ]; then
 		QEMU+=(-serial mon:stdio -serial "file:$LAB_RUN/results.log")
 	else
