@@ -191,6 +191,19 @@ static int kmsg_wait(int fd, const char *a, const char *b, int ms)
 	return 0;
 }
 
+/*
+ * dax_open: the device, opened; a failed case may have left it unbound,
+ * so bind it first if it cannot be opened. -1 if that fails too.
+ */
+static int dax_open(const struct dax_dev *d)
+{
+	int fd = open(d->path, O_RDWR);
+
+	if (fd < 0 && !dax_bind(d))
+		fd = open(d->path, O_RDWR);
+	return fd;
+}
+
 static void kmsg_mark(const char *fixture, const char *variant,
 		      const char *test)
 {
@@ -262,6 +275,7 @@ FIXTURE(dax) {
 	struct dax_dev dev;
 	int fd;
 	int pmem;
+	int poisoned;	/* the case poisoned a page: rebind at teardown */
 };
 
 FIXTURE_VARIANT(dax) {
@@ -291,7 +305,8 @@ FIXTURE_SETUP(dax)
 		TH_LOG("no devdax device in $%s", variant->env);
 	ASSERT_EQ(variant->align, self->dev.align);
 	ASSERT_LE(MAP_LEN, self->dev.size);
-	self->fd = open(self->dev.path, O_RDWR);
+	self->poisoned = 0;
+	self->fd = dax_open(&self->dev);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", self->dev.path,
 				      strerror(errno));
 	self->pmem = blk ? open(blk, O_RDWR | O_DIRECT) : -1;
@@ -303,6 +318,9 @@ FIXTURE_TEARDOWN(dax)
 		close(self->pmem);
 	if (self->fd >= 0)
 		close(self->fd);
+	/* binding again gives the device fresh struct pages, unpoisoned */
+	if (self->poisoned && !dax_unbind(&self->dev))
+		dax_bind(&self->dev);
 }
 
 /* A shared mapping keeps what was written, across munmap and a new mmap. */
@@ -586,6 +604,8 @@ struct poison_seen {
 	uintptr_t addr;
 	int lsb;
 	int again;		/* touching the page again delivered SIGBUS */
+	int again_code;
+	uintptr_t again_addr;
 };
 
 /*
@@ -615,10 +635,13 @@ static void poison_child(int devfd, int fd, off_t off, unsigned long page)
 		seen.addr = (uintptr_t)poison_info.si_addr;
 		seen.lsb = poison_info.si_addr_lsb;
 	}
-	if (!sigsetjmp(poison_jmp, 1))
+	if (!sigsetjmp(poison_jmp, 1)) {
 		((volatile char *)p)[page * SZ_4K] = 2;
-	else
+	} else {
 		seen.again = 1;
+		seen.again_code = poison_info.si_code;
+		seen.again_addr = (uintptr_t)poison_info.si_addr;
+	}
 	if (write(fd, &base, sizeof(base)) != sizeof(base) ||
 	    write(fd, &seen, sizeof(seen)) != sizeof(seen))
 		_exit(4);
@@ -627,8 +650,8 @@ static void poison_child(int devfd, int fd, off_t off, unsigned long page)
 
 /*
  * Poison page @page of a folio (a different place of the device per case
- * and variant) from a child; the unbind and bind afterwards give the device
- * fresh struct pages, without the poison.
+ * and variant) from a child; the fixture's teardown unbinds and binds the
+ * device, which gives it fresh struct pages, without the poison.
  */
 static void poison_run(struct __test_metadata *_metadata, const struct dax_dev *d,
 		       int devfd, unsigned long slot, unsigned long page,
@@ -653,17 +676,6 @@ static void poison_run(struct __test_metadata *_metadata, const struct dax_dev *
 	ASSERT_EQ(sizeof(*base), read(pipefd[0], base, sizeof(*base)));
 	ASSERT_EQ(sizeof(*seen), read(pipefd[0], seen, sizeof(*seen)));
 	close(pipefd[0]);
-}
-
-static void poison_cleanup(struct __test_metadata *_metadata, struct dax_dev *d,
-			   int *fd)
-{
-	close(*fd);
-	*fd = -1;
-	ASSERT_EQ(0, dax_unbind(d));
-	ASSERT_EQ(0, dax_bind(d));
-	*fd = open(d->path, O_RDWR);
-	ASSERT_LE(0, *fd);
 }
 
 /*
@@ -692,9 +704,9 @@ TEST_F(dax, poison_head_page)
 	uintptr_t base;
 	unsigned long slot = variant->align == SZ_4K ? 0 : 1;
 
+	self->poisoned = 1;
 	poison_run(_metadata, &self->dev, self->fd, slot, 0, &seen, &base);
 	poison_expect(_metadata, &self->dev, 0, &seen, base);
-	poison_cleanup(_metadata, &self->dev, &self->fd);
 }
 
 /*
@@ -707,9 +719,9 @@ TEST_F(dax, poison_tail_page)
 	uintptr_t base;
 	unsigned long slot = variant->align == SZ_4K ? 2 : 3;
 
+	self->poisoned = 1;
 	poison_run(_metadata, &self->dev, self->fd, slot, 5, &seen, &base);
 	poison_expect(_metadata, &self->dev, 5, &seen, base);
-	poison_cleanup(_metadata, &self->dev, &self->fd);
 }
 
 /*
@@ -723,10 +735,13 @@ TEST_F(dax, poison_not_mapped_again)
 	uintptr_t base;
 	unsigned long slot = variant->align == SZ_4K ? 4 : 5;
 
+	self->poisoned = 1;
 	poison_run(_metadata, &self->dev, self->fd, slot, 5, &seen, &base);
 	ASSERT_TRUE(seen.sigbus);
-	EXPECT_TRUE(seen.again) TH_LOG("the poisoned page was mapped again");
-	poison_cleanup(_metadata, &self->dev, &self->fd);
+	ASSERT_TRUE(seen.again) TH_LOG("the poisoned page was mapped again");
+	EXPECT_EQ(4 /* BUS_MCEERR_AR */, seen.again_code);
+	EXPECT_EQ(base + 5 * SZ_4K, seen.again_addr)
+		TH_LOG("the second SIGBUS is not for the poisoned page");
 }
 
 /* Bind, map, fault, unmap, unbind, many times: nothing is left behind. */
@@ -791,7 +806,7 @@ FIXTURE_SETUP(dax_unbind)
 	kmsg_mark("dax_unbind", variant->name, _metadata->name);
 	ASSERT_EQ(0, dax_lookup(variant->env, &self->dev))
 		TH_LOG("no devdax device in $%s", variant->env);
-	self->fd = open(self->dev.path, O_RDWR);
+	self->fd = dax_open(&self->dev);
 	ASSERT_LE(0, self->fd);
 }
 

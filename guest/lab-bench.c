@@ -10,7 +10,8 @@
  * the emulated NVDIMM's memory for the first time and run several times
  * slower than the rest. It repeats until every figure of a warm-up run is
  * within WARM_STEADY of the run before (at least 2, at most WARM_MAX
- * runs) and prints how many it took ("warmup NAME RUNS"). The hmm
+ * runs) and prints how many it took and whether the last run was steady
+ * ("warmup NAME RUNS steady|unsteady"). The hmm
  * benchmarks need test_hmm loaded (with the coherent devices for the
  * *-coherent ones); the dax ones take the devdax devices in $DAX_4K and
  * $DAX_2M, as the lab's init sets them up.
@@ -389,7 +390,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} while (++runs < WARM_MAX && (runs < 2 || warm_change > WARM_STEADY));
-	printf("warmup %s %d\n", argv[1], runs);
+	/* e.g. "warmup hmm-migrate-2 3 steady": never steady is worth knowing */
+	printf("warmup %s%s%s %d %s\n", argv[1], argc == 5 ? "-" : "",
+	       argc == 5 ? argv[2] : "", runs,
+	       warm_change > WARM_STEADY ? "unsteady" : "steady");
 	warming_up = 0;
 	run(argc, argv, atoi(argv[argc - 1]));
 	return 0;

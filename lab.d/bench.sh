@@ -44,7 +44,7 @@ bench_boot() {
 		die "$kernel kernel, round $round: the benchmarks failed; see $LAB_RUN/results.log"
 	awk -v k="$kernel" -v r="$round" '$1 == "bench" { print k, r, $2, $3, $4 }' \
 		"$LAB_RUN/results.log" >>"$BENCH_DIR/raw.txt"
-	awk -v k="$kernel" -v r="$round" '$1 == "warmup" { print k, r, $2, $3 }' \
+	awk -v k="$kernel" -v r="$round" '$1 == "warmup" { print k, r, $2, $3, $4 }' \
 		"$LAB_RUN/results.log" >>"$BENCH_DIR/warmup.txt"
 }
 
@@ -68,6 +68,9 @@ lab_bench() {
 			bench_boot "$kernel" "$round"
 		done
 	done
+	if grep -q ' unsteady$' "$BENCH_DIR/warmup.txt"; then
+		note "warm-up never became steady for: $(awk '$5 == "unsteady" { print $1 "-" $2 ":" $3 }' "$BENCH_DIR/warmup.txt" | sort -u | tr '\n' ' ')"
+	fi
 	stage report "${BENCH_DIR#"$LAB_ROOT"/}/bench.json, bench.png"
 	python3 "$LAB_ROOT/report/bench.py" --raw "$BENCH_DIR/raw.txt" \
 		--out "$BENCH_DIR" --meta "rounds=$LAB_BENCH_ROUNDS" \

@@ -292,12 +292,28 @@ check_summary() {
 # The gates, in the order lab_check runs them (for --gates).
 CHECK_GATES="shellcheck parser-tests git-am checkpatch kernel-doc docs run run-debug run-base compile-steps warnings"
 
-lab_check() {
-	local g
-	for g in ${LAB_GATES//,/ }; do
-		[[ " $CHECK_GATES " == *" $g "* ]] ||
-			usage_error "--gates: no gate '$g' (gates: $CHECK_GATES)"
+# The gates that work on the series as git-am applied it.
+CHECK_NEED_AM="checkpatch kernel-doc docs compile-steps warnings"
+
+# check_gates_parse: refuse a --gates list with an unknown or empty name;
+# add git-am where a named gate needs the tree it applies.
+check_gates_parse() {
+	local g items
+	[ -n "$LAB_GATES" ] || return 0
+	IFS=, read -ra items <<<"$LAB_GATES"
+	((${#items[@]})) || usage_error "--gates: no gate named (gates: $CHECK_GATES)"
+	for g in "${items[@]}"; do
+		[[ -n "$g" && " $CHECK_GATES " == *" $g "* ]] ||
+			usage_error "--gates: no gate '$g' (gates, comma-separated without spaces: $CHECK_GATES)"
+		if [[ " $CHECK_NEED_AM " == *" $g "* && ",$LAB_GATES," != *",git-am,"* ]]; then
+			LAB_GATES+=",git-am"
+			note "--gates: $g needs git-am: running it too"
+		fi
 	done
+}
+
+lab_check() {
+	check_gates_parse
 	run_paths
 	run_dir check-
 	deps_install "${LAB_PACKAGES[@]}" "${LAB_CHECK_PACKAGES[@]}"
@@ -305,7 +321,8 @@ lab_check() {
 	gate shellcheck gate_shellcheck
 	gate parser-tests gate_parser_tests
 	gate git-am gate_git_am
-	if [ -z "${CHECK_HEAD:-}" ]; then
+	# the series does not apply: the gates after it have nothing to check
+	if [[ " ${CHECK_FAILED[*]} " == *" git-am "* ]]; then
 		check_summary
 	fi
 	gate checkpatch gate_checkpatch
