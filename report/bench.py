@@ -88,6 +88,9 @@ def compare(figures, units):
         control = figures[name].get("control", {})
         pb, aa = patched_ratios(patched, base, control), ratios(control, base)
         if not pb:
+            # one kernel never reported it, or the base's figure was 0
+            out[name] = {"unit": units[name], "missing": True,
+                         "kernels": sorted(k for k, v in figures[name].items() if v)}
             continue
         value, kind, why = target(name)
         med = statistics.median(pb)
@@ -118,6 +121,7 @@ def compare(figures, units):
 
 def chart(results, outdir):
     data = os.path.join(outdir, "ratios.dat")
+    results = {k: v for k, v in results.items() if not v.get("missing")}
     with open(data, "w") as f:
         for i, (name, r) in enumerate(results.items()):
             aa = r["aa"]["median"] if r["aa"] else float("nan")
@@ -165,6 +169,11 @@ def main():
         "min..max", "target"))
     met = targets = 0
     for name, r in results.items():
+        if r.get("missing"):
+            print("%-30s MISSING: only %s reported it (or the base's figure "
+                  "was 0)" % (name, ", ".join(r["kernels"])))
+            targets += target(name)[0] is not None
+            continue
         t, aa = r["target"], r["aa"]
         if t["ratio"] is None:
             mark = ""

@@ -91,6 +91,13 @@ class BenchTest(unittest.TestCase):
         row = self.compare(rows)["hmm-migrate-to-dev-private"]
         self.assertAlmostEqual(row["ratio"]["median"], 1.0, places=3)
 
+    def test_a_row_one_kernel_did_not_report_is_missing(self):
+        rows = [x for x in rounds("hmm-device-fault-private", [100] * 3,
+                                  [100] * 3, [100] * 3) if x[0] != "patched"]
+        row = self.compare(rows)["hmm-device-fault-private"]
+        self.assertTrue(row["missing"])
+        self.assertEqual(row["kernels"], ["base", "control"])
+
     def test_ratio_is_taken_per_round(self):
         # round medians: a slow round for both kernels cancels out
         r = self.compare(rounds("hmm-device-fault-private",
