@@ -698,15 +698,23 @@ static void poison_expect(struct __test_metadata *_metadata, const struct dax_de
 	EXPECT_EQ(d->align == SZ_4K ? 12 : 21, seen->lsb);
 }
 
-TEST_F(dax, poison_head_page)
+/* Poison page @page in slot @slot of the device (one per case), and check. */
+static void poison_at(struct __test_metadata *_metadata, struct dax_dev *d,
+		      int fd, int *poisoned, unsigned long slot,
+		      unsigned long page)
 {
 	struct poison_seen seen;
 	uintptr_t base;
-	unsigned long slot = variant->align == SZ_4K ? 0 : 1;
 
-	self->poisoned = 1;
-	poison_run(_metadata, &self->dev, self->fd, slot, 0, &seen, &base);
-	poison_expect(_metadata, &self->dev, 0, &seen, base);
+	*poisoned = 1;
+	poison_run(_metadata, d, fd, slot, page, &seen, &base);
+	poison_expect(_metadata, d, page, &seen, base);
+}
+
+TEST_F(dax, poison_head_page)
+{
+	poison_at(_metadata, &self->dev, self->fd, &self->poisoned,
+		  variant->align == SZ_4K ? 0 : 1, 0);
 }
 
 /*
@@ -715,13 +723,8 @@ TEST_F(dax, poison_head_page)
  */
 TEST_F(dax, poison_tail_page)
 {
-	struct poison_seen seen;
-	uintptr_t base;
-	unsigned long slot = variant->align == SZ_4K ? 2 : 3;
-
-	self->poisoned = 1;
-	poison_run(_metadata, &self->dev, self->fd, slot, 5, &seen, &base);
-	poison_expect(_metadata, &self->dev, 5, &seen, base);
+	poison_at(_metadata, &self->dev, self->fd, &self->poisoned,
+		  variant->align == SZ_4K ? 2 : 3, 5);
 }
 
 /*
