@@ -2,16 +2,23 @@
 /*
  * lab-bench: the guest half of ./lab bench. Each benchmark prints lines
  *
- *	bench NAME VALUE UNIT
+ *	bench NAME VALUE UNIT OPS
  *
- * on stdout, one per repetition; the host compares base and patched
- * kernels on them. Before the reported repetitions each benchmark warms
- * up, unreported: the first runs pay for the host backing the guest's and
- * the emulated NVDIMM's memory for the first time and run several times
- * slower than the rest. It repeats until every figure of a warm-up run is
- * within WARM_STEADY of the run before (at least 2, at most WARM_MAX
- * runs) and prints how many it took and whether the last run was steady
- * ("warmup NAME RUNS steady|unsteady"). The hmm
+ * on stdout, one per repetition (OPS: the operations the figure counts,
+ * 1 for a time); the host compares base and patched kernels on them.
+ * Each measured region is bracketed by two marker instructions that do
+ * nothing on a CPU; under ./lab bench with LAB_BENCH_CLOCK=insns the
+ * host's QEMU plugin (host/lab-insns.c) counts the guest's instructions
+ * between them, one count per "bench" line, in the same order.
+ *
+ * Before the reported repetitions each benchmark warms up, unreported:
+ * the first runs pay for the host backing the guest's and the emulated
+ * NVDIMM's memory for the first time and run several times slower than
+ * the rest. It repeats until every figure of a warm-up run is within
+ * WARM_STEADY of the run before (at least 2, at most WARM_MAX runs) and
+ * prints how many it took and whether the last run was steady
+ * ("warmup NAME RUNS steady|unsteady"); with LAB_BENCH_WARMUP=N in the
+ * environment it runs exactly N ("warmup NAME N fixed"). The hmm
  * benchmarks need test_hmm loaded (with the coherent devices for the
  * *-coherent ones); the dax ones take the devdax devices in $DAX_4K and
  * $DAX_2M, as the lab's init sets them up.
@@ -50,11 +57,34 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * A measured region: region_begin() and region_end() return the time;
+ * outside warm-up they also run the markers host/lab-insns.c counts
+ * between, so each reported figure has exactly one region.
+ */
+static int warming_up;
+
+static double region_begin(void)
+{
+	double t = now();
+
+	/* the clock is read outside the markers: not counted */
+	if (!warming_up)
+		asm volatile("xchgw %%bx, %%bx" ::: "memory");
+	return t;
+}
+
+static double region_end(void)
+{
+	if (!warming_up)
+		asm volatile("xchgw %%dx, %%dx" ::: "memory");
+	return now();
+}
+
 #define WARM_STEADY	0.10
 #define WARM_MAX	6
 #define FIGURES		16
 
-static int warming_up;
 static struct {
 	char name[48];
 	double last;
@@ -87,15 +117,28 @@ static void warm_note(const char *name, const char *variant, double value)
 	warm[i].last = value;
 }
 
-static void report(const char *name, const char *variant, double value,
-		   const char *unit)
+/* @ops operations in @secs seconds: a rate, higher is better */
+static void report_rate(const char *name, const char *variant, double ops,
+			double secs, const char *unit)
 {
 	if (warming_up) {
-		warm_note(name, variant, value);
+		warm_note(name, variant, ops / secs);
 		return;
 	}
-	printf("bench %s%s%s %.1f %s\n", name, *variant ? "-" : "", variant,
-	       value, unit);
+	printf("bench %s%s%s %.1f %s %.0f\n", name, *variant ? "-" : "",
+	       variant, ops / secs, unit, ops);
+	fflush(stdout);
+}
+
+/* one operation that took @secs seconds: in ms, lower is better */
+static void report_time(const char *name, const char *variant, double secs)
+{
+	if (warming_up) {
+		warm_note(name, variant, secs);
+		return;
+	}
+	printf("bench %s%s%s %.1f ms 1\n", name, *variant ? "-" : "",
+	       variant, secs * 1000);
 	fflush(stdout);
 }
 
@@ -169,16 +212,18 @@ static void hmm_migrate(int device, size_t mib, int reps)
 		die("malloc");
 	for (r = 0; r < reps; r++) {
 		void *buf = anon_buffer(size);
-		double t0 = now(), t1, t2;
+		double t0, t1, t2, t3;
 
+		t0 = region_begin();
 		hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, npages);
-		t1 = now();
+		t1 = region_end();
+		t2 = region_begin();
 		hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages);
-		t2 = now();
-		report("hmm-migrate-to-dev", hmm_kind(device), npages / (t1 - t0),
-		       "pages/s");
-		report("hmm-migrate-to-sys", hmm_kind(device), npages / (t2 - t1),
-		       "pages/s");
+		t3 = region_end();
+		report_rate("hmm-migrate-to-dev", hmm_kind(device), npages,
+			    t1 - t0, "pages/s");
+		report_rate("hmm-migrate-to-sys", hmm_kind(device), npages,
+			    t3 - t2, "pages/s");
 		munmap(buf, size);
 	}
 	free(mirror);
@@ -203,7 +248,7 @@ static void hmm_migrate_thp(int device, size_t mib, int reps)
 		char *raw = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		char *buf;
-		double t0, t1, t2;
+		double t0, t1, t2, t3;
 
 		if (raw == MAP_FAILED)
 			die("mmap");
@@ -211,16 +256,17 @@ static void hmm_migrate_thp(int device, size_t mib, int reps)
 		if (madvise(buf, size, MADV_HUGEPAGE))
 			die("madvise");
 		memset(buf, 0x5a, size);
-		t0 = now();
+		t0 = region_begin();
 		hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, npages);
-		t1 = now();
+		t1 = region_end();
+		t2 = region_begin();
 		hmm_cmd_n(fd, HMM_DMIRROR_MIGRATE_TO_SYS, buf, mirror, npages,
 			  size / huge);
-		t2 = now();
-		report("hmm-migrate-thp-to-dev", hmm_kind(device),
-		       npages / (t1 - t0), "pages/s");
-		report("hmm-migrate-thp-to-sys", hmm_kind(device),
-		       npages / (t2 - t1), "pages/s");
+		t3 = region_end();
+		report_rate("hmm-migrate-thp-to-dev", hmm_kind(device), npages,
+			    t1 - t0, "pages/s");
+		report_rate("hmm-migrate-thp-to-sys", hmm_kind(device), npages,
+			    t3 - t2, "pages/s");
 		munmap(raw, size + huge);
 	}
 	free(mirror);
@@ -242,11 +288,11 @@ static void hmm_fault(int device, size_t mib, int reps)
 		double t0;
 
 		hmm_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, npages);
-		t0 = now();
+		t0 = region_begin();
 		for (i = 0; i < size; i += getpagesize())
 			sink = buf[i];
-		report("hmm-device-fault", hmm_kind(device), npages / (now() - t0),
-		       "pages/s");
+		report_rate("hmm-device-fault", hmm_kind(device), npages,
+			    region_end() - t0, "pages/s");
 		munmap(buf, size);
 	}
 	(void)sink;
@@ -300,12 +346,12 @@ static volatile char *dax_mmap(int fd, size_t size)
 /* Seconds to write one byte of every folio of @p. */
 static double touch_pass(volatile char *p, size_t size, size_t align)
 {
-	double t0 = now();
+	double t0 = region_begin();
 	size_t i;
 
 	for (i = 0; i < size; i += align)
 		p[i] = 1;
-	return now() - t0;
+	return region_end() - t0;
 }
 
 static void dax_fault(const char *env, size_t mib, int reps)
@@ -335,20 +381,20 @@ static void dax_fault(const char *env, size_t mib, int reps)
 		/* one mapping: first touch, then a second pass over it */
 		p = dax_mmap(fd, size);
 		t = touch_pass(p, size, align);
-		report("dax-first-touch", kind, n / t, "faults/s");
+		report_rate("dax-first-touch", kind, n, t, "faults/s");
 		t = touch_pass(p, size, align);
-		report("dax-second-pass", kind, n / t, "touches/s");
+		report_rate("dax-second-pass", kind, n, t, "touches/s");
 		munmap((void *)p, size);
 		/* a new mapping of the same range */
 		p = dax_mmap(fd, size);
 		t = touch_pass(p, size, align);
-		report("dax-refault", kind, n / t, "faults/s");
+		report_rate("dax-refault", kind, n, t, "faults/s");
 		munmap((void *)p, size);
 		close(fd);
 
-		t = now();
+		t = region_begin();
 		write_str(DAX_DRIVER "/unbind", name);
-		report("dax-unbind", kind, (now() - t) * 1000, "ms");
+		report_time("dax-unbind", kind, region_end() - t);
 		write_str(DAX_DRIVER "/bind", name);
 	}
 }
@@ -356,11 +402,11 @@ static void dax_fault(const char *env, size_t mib, int reps)
 /* Time to remove test_hmm, its devices and all their device memory. */
 static void hmm_teardown(void)
 {
-	double t0 = now();
+	double t0 = region_begin();
 
 	if (syscall(SYS_delete_module, "test_hmm", O_NONBLOCK))
 		die("delete_module test_hmm");
-	report("hmm-teardown", "", (now() - t0) * 1000, "ms");
+	report_time("hmm-teardown", "", region_end() - t0);
 }
 
 /* Run the benchmark named by the arguments @reps times; -1 if none is. */
@@ -386,9 +432,15 @@ int main(int argc, char **argv)
 		hmm_teardown();
 		return 0;
 	}
-	int runs = 0;
+	const char *fixed = getenv("LAB_BENCH_WARMUP");
+	int runs = 0, want = fixed ? atoi(fixed) : 0;
 
-	/* warm-up runs, not reported, until steady; then the reported ones */
+	/*
+	 * Warm-up runs, not reported, until steady; then the reported ones.
+	 * With LAB_BENCH_WARMUP=N exactly N: the instruction clock does not
+	 * see the host's warm-up, only the kernel's one-time work of a first
+	 * run (test_hmm allocating its chunks, say), which one run absorbs.
+	 */
 	warming_up = 1;
 	do {
 		warm_change = 0;
@@ -396,10 +448,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: see the comment at the top of lab-bench.c\n");
 			return 2;
 		}
-	} while (++runs < WARM_MAX && (runs < 2 || warm_change > WARM_STEADY));
+		++runs;
+	} while (fixed ? runs < want :
+		 runs < WARM_MAX && (runs < 2 || warm_change > WARM_STEADY));
 	/* e.g. "warmup hmm-migrate-2 3 steady": never steady is worth knowing */
 	printf("warmup %s%s%s %d %s\n", argv[1], argc == 5 ? "-" : "",
-	       argc == 5 ? argv[2] : "", runs,
+	       argc == 5 ? argv[2] : "", runs, fixed ? "fixed" :
 	       warm_change > WARM_STEADY ? "unsteady" : "steady");
 	warming_up = 0;
 	run(argc, argv, atoi(argv[argc - 1]));

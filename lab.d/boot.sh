@@ -15,6 +15,8 @@
 # hugetlbfs cases of hmm-tests. A task blocked for 20 s (the hung-task
 # timeout of config/base.config) or a soft lockup panics the guest, so a
 # stuck case ends the run at once with its stack in serial.log.
+# vCPUs of the guest (./lab bench's instruction clock boots one)
+LAB_QEMU_SMP=2
 # shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
 LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hung_task_panic=1 softlockup_panic=1 intel_iommu=on hugepages=8 memmap=512M$0x100000000 test_hmm.spm_addr_dev0=0x100000000 test_hmm.spm_addr_dev1=0x110000000 memmap=4M$0x120000000 memremap_test.generic_phys=0x120000000'
 
@@ -54,7 +56,7 @@ qemu_cmd() {
 	# shellcheck disable=SC2054 # QEMU options are comma-separated
 	QEMU=(
 		qemu-system-x86_64
-		-machine q35,nvdimm=on -smp 2
+		-machine q35,nvdimm=on -smp "$LAB_QEMU_SMP"
 		-m 3G,slots=4,maxmem=8G
 		-device intel-iommu,intremap=on
 		-device edu
@@ -66,6 +68,10 @@ qemu_cmd() {
 		-append "$(guest_cmdline)"
 		-display none -monitor none -no-reboot
 	)
+	# ./lab bench's instruction clock (lab.d/insns.sh): the plugin counts
+	# the guest's instructions of each region lab-bench marks
+	[ -z "${LAB_QEMU_PLUGIN:-}" ] ||
+		QEMU+=(-plugin "$LAB_QEMU_PLUGIN" -d plugin -D "$LAB_RUN/insns.log")
 	if [ -n "$LAB_SHELL" ]; then
 		QEMU+=(-serial mon:stdio -serial "file:$LAB_RUN/results.log")
 	else
@@ -106,7 +112,7 @@ boot_guest() {
 		"${QEMU[@]}" || true
 		return 0
 	fi
-	stage boot "QEMU (TCG, 2 vCPUs), limit ${limit}s; serial: ${LAB_RUN#"$LAB_ROOT"/}/serial.log"
+	stage boot "QEMU (TCG, vCPUs: $LAB_QEMU_SMP), limit ${limit}s; serial: ${LAB_RUN#"$LAB_ROOT"/}/serial.log"
 	: >"$LAB_RUN/serial.log"
 	timeout "$limit" "${QEMU[@]}" 2>"$LAB_RUN/logs/qemu.log" &
 	local pid=$! n=0 last="" done_at=""

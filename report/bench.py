@@ -11,8 +11,9 @@ the patched kernel), so steady drift cancels. control/base, taken the
 same way, is an A/A comparison: the row's noise floor. A row gets a
 verdict against its target only when the A/A ran at least two rounds,
 its median is within AA_RANGE and every round within AA_SPREAD;
-otherwise it is NOISY (no verdict) and counts as a miss. Throughputs
-should not drop, times should not grow.
+otherwise it is NOISY (no verdict) and counts as a miss. Rates (per
+second, or per million guest instructions) should not drop, times (ms,
+or million instructions) should not grow.
 Output: a table, bench.json with every raw figure and each ratio, and
 bench.png (gnuplot) of the ratios with their spread.
 """
@@ -27,8 +28,8 @@ from collections import defaultdict
 
 # benchmark name prefix -> (target ratio, "min" or "max", why)
 TARGETS = [
-    ("hmm-migrate", 1.00, "min", "migration throughput must not drop"),
-    ("hmm-device-fault", 1.00, "min", "device fault throughput must not drop"),
+    ("hmm-migrate", 1.00, "min", "migration must not cost more (rate or instructions)"),
+    ("hmm-device-fault", 1.00, "min", "device faults must not cost more"),
     ("dax-first-touch", 0.97, "min", "devdax first-touch faults within 3%"),
     ("dax-refault", 0.90, "min",
      "a fault after munmap requests a freed folio again: within 10%"),
@@ -131,7 +132,7 @@ def chart(results, outdir):
     script = """
 set terminal png size 1100,520
 set output '%s'
-set title 'patched / base, median of rounds, bars min..max; diamonds: A/A control (unbind, teardown: times, lower is better)'
+set title 'patched / base, median of rounds, bars min..max; diamonds: A/A control (unbind, teardown: time or Minsn, lower is better)'
 set ylabel 'ratio (log scale)'
 set xtics rotate by -30 font ',9'
 set grid ytics
