@@ -17,35 +17,37 @@ import math
 import sys
 
 
-def bench_lines(path):
-    out = []
+def words(path):
+    """Each line of @path as (its words, the line stripped)."""
     with open(path, errors="replace") as f:
         for line in f:
-            w = line.split()
-            if w and w[0] == "bench":
-                if len(w) != 5:
-                    raise ValueError("%s: not 'bench NAME VALUE UNIT OPS': %s"
-                                     % (path, line.strip()))
-                ops = float(w[4])
-                if not math.isfinite(ops):
-                    raise ValueError("%s: OPS is not a number: %s"
-                                     % (path, line.strip()))
-                out.append((w[1], w[3], ops))
+            yield line.split(), line.strip()
+
+
+def bench_lines(path):
+    out = []
+    for w, line in words(path):
+        if w and w[0] == "bench":
+            if len(w) != 5:
+                raise ValueError("%s: not 'bench NAME VALUE UNIT OPS': %s"
+                                 % (path, line))
+            ops = float(w[4])
+            if not math.isfinite(ops):
+                raise ValueError("%s: OPS is not a number: %s" % (path, line))
+            out.append((w[1], w[3], ops))
     return out
 
 
 def counts(path):
     out = []
-    with open(path, errors="replace") as f:
-        for line in f:
-            w = line.split()
-            if w and w[0] == "lab-insns-error":
-                raise ValueError("%s: the plugin saw unbalanced regions: %s"
-                                 % (path, line.strip()))
-            if len(w) == 2 and w[0] == "lab-insns":
-                if not w[1].isdigit():
-                    raise ValueError("%s: not a count: %s" % (path, line.strip()))
-                out.append(int(w[1]))
+    for w, line in words(path):
+        if w and w[0] == "lab-insns-error":
+            raise ValueError("%s: the plugin saw unbalanced regions: %s"
+                             % (path, line))
+        if len(w) == 2 and w[0] == "lab-insns":
+            if not w[1].isdigit():
+                raise ValueError("%s: not a count: %s" % (path, line))
+            out.append(int(w[1]))
     return out
 
 
