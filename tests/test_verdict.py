@@ -558,7 +558,7 @@ def read73s(name):
 
 class RecordedSeries73(Base):
     """A real run of the v2 series on 7.3-rc7 (tests/samples/pass-7.3-series):
-    42 KUnit memremap cases, hmm-tests with the counting cases, the dax
+    46 KUnit memremap cases, hmm-tests with the counting cases, the dax
     suite of v2 (poison, live folios, VFIO unbind) with nothing known."""
 
     def setUp(self):
@@ -568,7 +568,7 @@ class RecordedSeries73(Base):
         res = judge(self.serial, self.port, **SERIES73_META)
         self.assertEqual(res["problems"], [])
         self.assertEqual(res["verdict"], "pass")
-        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 42)
+        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 46)
         self.assertEqual(res["suites"]["dax"]["pass"], 38)
 
     def test_judged_as_the_base_it_fails(self):
