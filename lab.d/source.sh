@@ -15,13 +15,14 @@ git_fixed() {
 		git "$@"
 }
 
-# tree_identity TREE: git am and commits in the lab's trees need a committer;
-# use the project's identity where git has none.
+# tree_identity TREE: commits made in the lab's trees, and the cover letter
+# export writes from them, carry the project's identity, whatever identity
+# the machine's git has; a tree's own local setting is kept.
 tree_identity() {
-	git -C "$1" config user.email >/dev/null ||
-		git -C "$1" config user.email pgmap-folio@lists.example.org
-	git -C "$1" config user.name >/dev/null ||
-		git -C "$1" config user.name "pgmap-folio developers"
+	git -C "$1" config --local user.email >/dev/null ||
+		git -C "$1" config --local user.email pgmap-folio@lists.example.org
+	git -C "$1" config --local user.name >/dev/null ||
+		git -C "$1" config --local user.name "pgmap-folio developers"
 }
 
 # ref_safe TEXT: TEXT usable in a git tag name (Debian versions have ~ and :).
@@ -88,6 +89,7 @@ source_debian() {
 	old=$(cat "$LAB_TREE/.git/lab-base-version" 2>/dev/null || true)
 	if [ "$old" = "$pkgver" ]; then
 		stage source "Debian $pkg $pkgver (cached in ${LAB_TREE#"$LAB_ROOT"/})"
+		tree_identity "$LAB_TREE"
 		return 0
 	fi
 	base_fetch
