@@ -9,7 +9,8 @@
  * The "dax" fixture checks that mappings work: shared read/write, private
  * mappings refused, O_DIRECT through the mapping (GUP) in both directions,
  * fork, the live-folio count (a folio lives while something maps or pins
- * it: munmap, exit and a second mapping), memory failure (SIGBUS at the
+ * it: munmap, exit and a second mapping; faults racing frees of one
+ * folio), memory failure (SIGBUS at the
  * right address, and no new mapping of a poisoned folio), and bind/unbind
  * cycles. The "dax_unbind" fixture holds pages in a pipe across unbind: the
  * unbind must wait for the pipe; the unpatched base oopses there. The
@@ -27,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -585,6 +587,89 @@ TEST_F(dax, live_folios_fork_exit)
 	ASSERT_EQ(-1, check(p + nr * folio_len(&self->dev), SZ_4K, 33));
 	ASSERT_EQ(nr + 1, live_folios(&self->dev));
 	ASSERT_EQ(0, munmap(p, MAP_LEN));
+	ASSERT_EQ(0, live_folios(&self->dev));
+}
+
+#define RACE_THREADS	4
+#define RACE_SECONDS	3
+
+struct race_arg {
+	int fd;
+	size_t len;
+	unsigned int slot;
+	unsigned long rounds;
+	unsigned long bad;	/* rounds that did not read the last one's value */
+	int err;		/* errno of a failed mmap or munmap */
+};
+
+/*
+ * One racer: map the device's first folio, write its own word of it and
+ * read it back, unmap; again until the time is up. The folio is freed
+ * when the last racer unmaps it and requested by the next first fault,
+ * so faults keep meeting a folio being freed or being requested.
+ */
+static void *race_thread(void *data)
+{
+	struct race_arg *a = data;
+	double end = now() + RACE_SECONDS;
+	volatile uint64_t *p;
+
+	while (now() < end) {
+		p = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 a->fd, 0);
+		if (p == MAP_FAILED) {
+			a->err = errno;
+			break;
+		}
+		/* the device's memory keeps what the last round wrote */
+		if (a->rounds && p[a->slot * 8] != a->rounds - 1)
+			a->bad++;
+		p[a->slot * 8] = a->rounds;
+		if (munmap((void *)p, a->len)) {
+			a->err = errno;
+			break;
+		}
+		a->rounds++;
+	}
+	return NULL;
+}
+
+/*
+ * Faults and frees of one folio, racing: threads that each map it, touch
+ * it and unmap it, so that faults keep meeting the folio being freed or
+ * being requested again. Every thread finishes (the hung-task detector
+ * panics after 20 s), every round reads what the thread's last round wrote
+ * (a fault that mapped another page), and no folio is left live (a lost
+ * free or reference). A stress case: it did not reproduce the fault that
+ * slept through a free until the next use of the folio ended (fixed in the
+ * series), since the racers end each use at once.
+ */
+TEST_F_TIMEOUT(dax, live_folios_fault_free_race, 60)
+{
+	struct race_arg args[RACE_THREADS];
+	pthread_t threads[RACE_THREADS];
+	unsigned long rounds = 0;
+	int i;
+
+	if (live_folios(&self->dev) < 0)
+		SKIP(return, "no live_folios in debugfs: the kernel lacks the series");
+	for (i = 0; i < RACE_THREADS; i++) {
+		args[i] = (struct race_arg){ .fd = self->fd,
+					     .len = folio_len(&self->dev),
+					     .slot = i };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_thread,
+					    &args[i]));
+	}
+	for (i = 0; i < RACE_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		EXPECT_EQ(0, args[i].err) TH_LOG("thread %d: %s", i,
+						 strerror(args[i].err));
+		EXPECT_EQ(0, args[i].bad) TH_LOG("thread %d: %lu rounds read another value",
+						 i, args[i].bad);
+		rounds += args[i].rounds;
+	}
+	TH_LOG("%lu rounds", rounds);
+	EXPECT_LT(RACE_THREADS, rounds);
 	ASSERT_EQ(0, live_folios(&self->dev));
 }
 

@@ -558,7 +558,7 @@ def read73s(name):
 
 class RecordedSeries73(Base):
     """A real run of the v2 series on 7.3-rc7 (tests/samples/pass-7.3-series):
-    46 KUnit memremap cases, hmm-tests with the counting cases, the dax
+    47 KUnit memremap cases, hmm-tests with the counting cases, the dax
     suite of v2 (poison, live folios, VFIO unbind) with nothing known."""
 
     def setUp(self):
@@ -568,8 +568,8 @@ class RecordedSeries73(Base):
         res = judge(self.serial, self.port, **SERIES73_META)
         self.assertEqual(res["problems"], [])
         self.assertEqual(res["verdict"], "pass")
-        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 46)
-        self.assertEqual(res["suites"]["dax"]["pass"], 38)
+        self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 47)
+        self.assertEqual(res["suites"]["dax"]["pass"], 40)
 
     def test_judged_as_the_base_it_fails(self):
         # the base's lists count 36 hmm-tests cases a variant, not 45
