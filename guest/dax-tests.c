@@ -2,9 +2,11 @@
 /*
  * dax-tests: device-dax on emulated pmem, as the pgmap-folio lab runs it.
  *
- * The guest's init creates a 2M-aligned and a 4K-aligned devdax namespace
- * and a raw pmem block device, and passes them as DAX_2M, DAX_4K and
- * PMEM_BLK. Each test runs on both devdax devices (the fixture variants).
+ * The guest's init creates a 2M-aligned and a 4K-aligned devdax namespace,
+ * a raw pmem block device and a 1G-aligned devdax namespace, and passes
+ * them as DAX_2M, DAX_4K, PMEM_BLK and DAX_1G (its namespace's name in
+ * DAX_1G_NS). The tests of the "dax" fixture run on the 2M and the 4K
+ * device (the fixture variants).
  *
  * The "dax" fixture checks that mappings work: shared read/write, private
  * mappings refused, O_DIRECT through the mapping (GUP) in both directions,
@@ -12,8 +14,12 @@
  * it: munmap, exit and a second mapping; faults racing frees of one
  * folio), memory failure (SIGBUS at the
  * right address, and no new mapping of a poisoned folio), and bind/unbind
- * cycles. The "dax_unbind" fixture holds pages in a pipe across unbind: the
- * unbind must wait for the pipe; the unpatched base oopses there. The
+ * cycles. The "dax_1g" fixture maps the 1G device, whose pgmap starts below
+ * its folio (as pmem's do when the namespace is not 1G-aligned): one PUD
+ * fault maps the folio, and memory failure on a page deep inside it. The
+ * "dax_unbind" fixture holds pages in a pipe across unbind, on all three
+ * devices: the unbind must wait for the pipe; the unpatched base oopses
+ * there. The
  * "dax_vfio" fixture has a PCI device (QEMU's "edu", bound to vfio-pci)
  * DMA into and out of a device-dax mapping through the IOMMU with VFIO
  * type1: the path a driver of real hardware takes to device memory; a DMA
@@ -160,6 +166,53 @@ static long live_offsets(const struct dax_dev *d)
 	return n;
 }
 
+/*
+ * live_offset_first: the first pgmap offset debugfs lists in
+ * dax/NAME/live_offsets, in @off; -1 if there is none or no file.
+ */
+static int live_offset_first(const struct dax_dev *d, unsigned long *off)
+{
+	char path[PATH_MAX], line[64];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dax/%s/live_offsets",
+		 d->name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f)) {
+		*off = strtoul(line, NULL, 0);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * iomem_start: the start of the /proc/iomem range named @name (as pmem
+ * names the reserved head of a namespace, "namespace0.3"), in @start.
+ */
+static int iomem_start(const char *name, unsigned long *start)
+{
+	char line[256], *colon;
+	FILE *f = fopen("/proc/iomem", "r");
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (ret && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		colon = strstr(line, " : ");
+		if (colon && !strcmp(colon + 3, name)) {
+			*start = strtoul(line, NULL, 16);
+			ret = 0;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
 /* kmsg_open: /dev/kmsg, positioned after the records logged so far. */
 static int kmsg_open(void)
 {
@@ -250,6 +303,12 @@ static long check(const void *p, size_t len, unsigned int seed)
 static void *dax_map(int fd, size_t len, int flags)
 {
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+}
+
+/* How much of device @d a case maps: MAP_LEN, or one folio if larger. */
+static size_t map_len(const struct dax_dev *d)
+{
+	return d->align > MAP_LEN ? d->align : MAP_LEN;
 }
 
 /* wait_exit: the child's wait status, or -1 if it runs past @ms. */
@@ -694,16 +753,17 @@ struct poison_seen {
 };
 
 /*
- * In a child: map the device at POISON_BASE + @variant_off, touch only page
- * @page, poison it with MADV_HWPOISON, then touch it again; report what
- * arrived, and the mapping's address, through @fd.
+ * In a child: map @len of the device at @off, touch only page @page,
+ * poison it with MADV_HWPOISON, then touch it again; report what arrived,
+ * and the mapping's address, through @fd.
  */
-static void poison_child(int devfd, int fd, off_t off, unsigned long page)
+static void poison_child(int devfd, int fd, off_t off, size_t len,
+			 unsigned long page)
 {
 	struct poison_seen seen = { 0 };
 	struct sigaction sa = { .sa_sigaction = poison_handler,
 				.sa_flags = SA_SIGINFO };
-	char *p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED,
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       devfd, off);
 	uintptr_t base = (uintptr_t)p;
 
@@ -735,24 +795,27 @@ static void poison_child(int devfd, int fd, off_t off, unsigned long page)
 
 /*
  * Poison page @page of a folio (a different place of the device per case
- * and variant) from a child; the fixture's teardown unbinds and binds the
- * device, which gives it fresh struct pages, without the poison.
+ * and variant: 2M slots from POISON_BASE, or folio @slot of a device with
+ * larger folios) from a child; the fixture's teardown unbinds and binds
+ * the device, which gives it fresh struct pages, without the poison.
  */
 static void poison_run(struct __test_metadata *_metadata, const struct dax_dev *d,
 		       int devfd, unsigned long slot, unsigned long page,
 		       struct poison_seen *seen, uintptr_t *base)
 {
-	off_t off = POISON_BASE + slot * SZ_2M;
+	size_t len = d->align > SZ_2M ? d->align : SZ_2M;
+	off_t off = d->align > SZ_2M ? slot * len : POISON_BASE + slot * SZ_2M;
 	int pipefd[2], status;
 	pid_t pid;
 
-	ASSERT_LE(off + SZ_2M, d->size);
+	ASSERT_LE(off + len, d->size);
+	ASSERT_LT(page, len / SZ_4K);
 	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		close(pipefd[0]);
-		poison_child(devfd, pipefd[1], off, page);
+		poison_child(devfd, pipefd[1], off, len, page);
 	}
 	close(pipefd[1]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -765,8 +828,8 @@ static void poison_run(struct __test_metadata *_metadata, const struct dax_dev *
 
 /*
  * memory_failure() on one page kills with that page's address, on the
- * granularity the device maps: a 4K page on a 4K device, the 2M mapping
- * around it on a 2M device. Page 0 is a folio's head on both.
+ * granularity the device maps: a 4K page on a 4K device, the 2M (1G)
+ * mapping around it on a 2M (1G) device. Page 0 is a folio's head on all.
  */
 static void poison_expect(struct __test_metadata *_metadata, const struct dax_dev *d,
 			  unsigned long page, const struct poison_seen *seen,
@@ -780,7 +843,7 @@ static void poison_expect(struct __test_metadata *_metadata, const struct dax_de
 		TH_LOG("SIGBUS at offset %#lx of the mapping, not %#lx",
 		       (unsigned long)(seen->addr - base),
 		       (unsigned long)(want - base));
-	EXPECT_EQ(d->align == SZ_4K ? 12 : 21, seen->lsb);
+	EXPECT_EQ(__builtin_ctzl(d->align), seen->lsb);
 }
 
 /* Poison page @page in slot @slot of the device (one per case), and check. */
@@ -869,6 +932,98 @@ TEST_F_TIMEOUT(dax, bind_map_unbind_cycles, 600)
 	ASSERT_LE(0, self->fd);
 }
 
+FIXTURE(dax_1g) {
+	struct dax_dev dev;
+	int fd;
+	int poisoned;	/* the case poisoned a page: rebind at teardown */
+};
+
+FIXTURE_SETUP(dax_1g)
+{
+	kmsg_mark("dax_1g", "align_1g", _metadata->name);
+	ASSERT_EQ(0, dax_lookup("DAX_1G", &self->dev))
+		TH_LOG("no devdax device in $DAX_1G");
+	ASSERT_EQ(1UL << 30, self->dev.align);
+	ASSERT_LE(1UL << 30, self->dev.size);
+	self->poisoned = 0;
+	self->fd = dax_open(&self->dev);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", self->dev.path,
+				      strerror(errno));
+}
+
+FIXTURE_TEARDOWN(dax_1g)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->poisoned && !dax_unbind(&self->dev))
+		dax_bind(&self->dev);
+}
+
+/*
+ * One fault maps the whole 1G folio (a PUD: a 1G device refuses smaller
+ * faults), in two mappings that see each other's writes; the folio lives
+ * while either maps it. The namespace does not start 1G-aligned, so the
+ * pgmap offset of the folio is not a multiple of 1G: v2 first refused
+ * every fault of such a device (SIGBUS). With the series, debugfs lists
+ * the folio at its pgmap offset: from the start of the namespace (where
+ * pmem's pgmap starts) to the device's first byte.
+ */
+TEST_F(dax_1g, pud_fault_two_mappings)
+{
+	size_t len = self->dev.align, i, nr = len / SZ_2M;
+	int counted = live_folios(&self->dev) >= 0;
+	const char *ns = getenv("DAX_1G_NS");
+	unsigned long res, ns_start, off;
+	char attr[PATH_MAX];
+	uint64_t *a, *b;
+
+	a = dax_map(self->fd, len, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, a);
+	/* one word in each 2M of the folio */
+	for (i = 0; i < nr; i++)
+		a[i * (SZ_2M / sizeof(*a))] = pattern(11, i);
+	if (counted) {
+		ASSERT_EQ(1, live_folios(&self->dev));
+		ASSERT_EQ(1, live_offsets(&self->dev));
+		snprintf(attr, sizeof(attr), "/sys/bus/dax/devices/%s/resource",
+			 self->dev.name);
+		ASSERT_EQ(0, read_ulong(attr, &res));
+		ASSERT_NE(NULL, ns) TH_LOG("no $DAX_1G_NS");
+		ASSERT_EQ(0, iomem_start(ns, &ns_start))
+			TH_LOG("%s is not in /proc/iomem", ns);
+		ASSERT_EQ(0, live_offset_first(&self->dev, &off));
+		EXPECT_EQ((res - ns_start) / SZ_4K, off)
+			TH_LOG("debugfs lists the folio at pgmap offset %#lx", off);
+	}
+	b = dax_map(self->fd, len, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, b);
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(pattern(11, i), b[i * (SZ_2M / sizeof(*b))])
+			TH_LOG("2M piece %zu", i);
+		b[i * (SZ_2M / sizeof(*b)) + 1] = pattern(12, i);
+	}
+	ASSERT_EQ(0, munmap(a, len));
+	if (counted)
+		ASSERT_EQ(1, live_folios(&self->dev));
+	for (i = 0; i < nr; i++)
+		ASSERT_EQ(pattern(12, i), b[i * (SZ_2M / sizeof(*b)) + 1]);
+	ASSERT_EQ(0, munmap(b, len));
+	if (counted) {
+		ASSERT_EQ(0, live_folios(&self->dev));
+		ASSERT_EQ(0, live_offsets(&self->dev));
+	}
+}
+
+/*
+ * Memory failure on a page deep inside the 1G folio (a tail page of the
+ * 257th 2M piece): SIGBUS for the 1G mapping around it.
+ */
+TEST_F(dax_1g, poison_tail_page)
+{
+	poison_at(_metadata, &self->dev, self->fd, &self->poisoned, 0,
+		  256 * (SZ_2M / SZ_4K) + 5);
+}
+
 FIXTURE(dax_unbind) {
 	struct dax_dev dev;
 	int fd;
@@ -887,6 +1042,11 @@ FIXTURE_VARIANT_ADD(dax_unbind, align_2m) {
 FIXTURE_VARIANT_ADD(dax_unbind, align_4k) {
 	.name = "align_4k",
 	.env = "DAX_4K",
+};
+
+FIXTURE_VARIANT_ADD(dax_unbind, align_1g) {
+	.name = "align_1g",
+	.env = "DAX_1G",
 };
 
 FIXTURE_SETUP(dax_unbind)
@@ -916,14 +1076,14 @@ TEST_F_TIMEOUT(dax_unbind, pin_across_unbind, 30)
 	void *p;
 	pid_t pid;
 
-	p = dax_map(self->fd, MAP_LEN, MAP_SHARED);
+	p = dax_map(self->fd, map_len(&self->dev), MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
 	fill(p, SPLICE_LEN, 6);
 	ASSERT_EQ(0, pipe(pipefd));
 	iov.iov_base = p;
 	iov.iov_len = SPLICE_LEN;
 	ASSERT_EQ((ssize_t)SPLICE_LEN, vmsplice(pipefd[1], &iov, 1, 0));
-	ASSERT_EQ(0, munmap(p, MAP_LEN));
+	ASSERT_EQ(0, munmap(p, map_len(&self->dev)));
 	close(self->fd);
 	self->fd = -1;
 
@@ -952,11 +1112,11 @@ TEST_F_TIMEOUT(dax_unbind, pin_across_unbind, 30)
 	ASSERT_EQ(0, dax_bind(&self->dev));
 	self->fd = open(self->dev.path, O_RDWR);
 	ASSERT_LE(0, self->fd);
-	p = dax_map(self->fd, MAP_LEN, MAP_SHARED);
+	p = dax_map(self->fd, map_len(&self->dev), MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
 	fill(p, SZ_2M, 7);
 	ASSERT_EQ(-1, check(p, SZ_2M, 7));
-	ASSERT_EQ(0, munmap(p, MAP_LEN));
+	ASSERT_EQ(0, munmap(p, map_len(&self->dev)));
 }
 
 /*

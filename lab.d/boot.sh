@@ -3,7 +3,9 @@
 # This file is the one place the guest machine is described.
 
 # The guest: a q35 PC with 3G of RAM (2G below 4G, 1G above: q35 keeps
-# 2G..4G for PCI), an emulated NVDIMM (1G, for device-dax), an Intel IOMMU
+# 2G..4G for PCI), a CPU with 1G pages (QEMU's default qemu64 plus
+# pdpe1gb, for 1G device-dax), an emulated NVDIMM (3G, sparse on the
+# host, for device-dax: guest/init carves it), an Intel IOMMU
 # with interrupt remapping (VFIO type1 insists on it) and QEMU's "edu" PCI
 # device, which the guest binds to vfio-pci to DMA
 # into device memory through VFIO type1.
@@ -17,6 +19,8 @@
 # stuck case ends the run at once with its stack in serial.log.
 # vCPUs of the guest (./lab bench's instruction clock boots one)
 LAB_QEMU_SMP=2
+# the emulated NVDIMM, a sparse file made afresh for every boot
+LAB_PMEM_SIZE=3G
 # shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
 LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hung_task_panic=1 softlockup_panic=1 intel_iommu=on hugepages=8 memmap=512M$0x100000000 test_hmm.spm_addr_dev0=0x100000000 test_hmm.spm_addr_dev1=0x110000000 memmap=4M$0x120000000 memremap_test.generic_phys=0x120000000'
 
@@ -57,11 +61,12 @@ qemu_cmd() {
 	QEMU=(
 		qemu-system-x86_64
 		-machine q35,nvdimm=on -smp "$LAB_QEMU_SMP"
+		-cpu qemu64,+pdpe1gb
 		-m 3G,slots=4,maxmem=8G
 		-device intel-iommu,intremap=on
 		-device edu
 		-nic none
-		-object "memory-backend-file,id=nv0m,share=on,mem-path=$LAB_BUILD/pmem.img,size=1G"
+		-object "memory-backend-file,id=nv0m,share=on,mem-path=$LAB_BUILD/pmem.img,size=$LAB_PMEM_SIZE"
 		-device nvdimm,memdev=nv0m,id=nv0,label-size=128K
 		-kernel "$LAB_OBJ/arch/x86/boot/bzImage"
 		-initrd "$LAB_OBJ/initramfs.cpio.gz"
@@ -105,7 +110,7 @@ boot_guest() {
 	qemu_cmd
 	LAB_BOOT_ERROR=""
 	rm -f "$LAB_BUILD/pmem.img"
-	truncate -s 1G "$LAB_BUILD/pmem.img"
+	truncate -s "$LAB_PMEM_SIZE" "$LAB_BUILD/pmem.img"
 	shell_words "${QEMU[@]}" >"$LAB_RUN/qemu.cmdline"
 	if [ -n "$LAB_SHELL" ]; then
 		stage boot "interactive guest: 'poweroff -f' (or Ctrl-A X) ends it"

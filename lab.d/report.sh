@@ -3,8 +3,9 @@
 # table and the verdict. The parsing is report/results.py (python3, stdlib).
 
 # The generation of guest/dax-tests.c: v1's (10 cases a variant, recorded
-# runs on 6.12) or v2's. The manifest's dax counts are per generation.
-LAB_DAX_SUITE=v2
+# runs on 6.12), v2's (16), or v3's (v2's and the 1G device). The
+# manifest's dax counts are per generation.
+LAB_DAX_SUITE=v3
 
 report_run() {
 	local series=applied variant=normal base=$LAB_BASE_VERSION rc=0 meta
