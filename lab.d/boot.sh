@@ -4,7 +4,7 @@
 
 # The guest: a q35 PC with 3G of RAM (2G below 4G, 1G above: q35 keeps
 # 2G..4G for PCI), a CPU with 1G pages (QEMU's default qemu64 plus
-# pdpe1gb, for 1G device-dax), an emulated NVDIMM (3G, sparse on the
+# pdpe1gb, for 1G device-dax), an emulated NVDIMM (4G, sparse on the
 # host, for device-dax: guest/init carves it), an Intel IOMMU
 # with interrupt remapping (VFIO type1 insists on it) and QEMU's "edu" PCI
 # device, which the guest binds to vfio-pci to DMA
@@ -20,7 +20,7 @@
 # vCPUs of the guest (./lab bench's instruction clock boots one)
 LAB_QEMU_SMP=2
 # the emulated NVDIMM, a sparse file made afresh for every boot
-LAB_PMEM_SIZE=3G
+LAB_PMEM_SIZE=4G
 # shellcheck disable=SC2016 # the $ in memmap= is the kernel's syntax
 LAB_GUEST_CMDLINE='console=ttyS0 panic=-1 hung_task_panic=1 softlockup_panic=1 intel_iommu=on hugepages=8 memmap=512M$0x100000000 test_hmm.spm_addr_dev0=0x100000000 test_hmm.spm_addr_dev1=0x110000000 memmap=4M$0x120000000 memremap_test.generic_phys=0x120000000'
 
