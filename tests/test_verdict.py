@@ -492,7 +492,7 @@ class Filtered(Base):
 
 
 BASE73_RUN = os.path.join(HERE, "samples", "pass-7.3-base")
-BASE73_META = {"series": "none", "base_series": "7.3", "dax_suite": "v2"}
+BASE73_META = {"series": "none", "base_series": "7.3", "dax_suite": "v3"}
 
 
 def read_sample(run, name):
@@ -517,8 +517,9 @@ class RecordedBase73(Base):
         self.assertEqual(res["problems"], [])
         self.assertEqual(res["verdict"], "pass")
         self.assertEqual(res["suites"]["hmm-tests"]["xfail"], 1)
-        # the pipe oops twice, the unaligned PMD, the poisoned page mapped again twice
-        self.assertEqual(res["suites"]["dax"]["xfail"], 5)
+        # the pipe oops on the 2M, 4K and 1G devices, the unaligned PMD,
+        # the poisoned page mapped again on all three
+        self.assertEqual(res["suites"]["dax"]["xfail"], 7)
 
     def test_lists_of_6_12_do_not_excuse_it(self):
         res = judge(self.serial, self.port, series="none", base_series="6.12")
@@ -549,7 +550,7 @@ class RecordedBase73(Base):
 
 
 SERIES73_RUN = os.path.join(HERE, "samples", "pass-7.3-series")
-SERIES73_META = {"series": "applied", "base_series": "7.3", "dax_suite": "v2"}
+SERIES73_META = {"series": "applied", "base_series": "7.3", "dax_suite": "v3"}
 
 
 def read73s(name):
@@ -559,7 +560,7 @@ def read73s(name):
 class RecordedSeries73(Base):
     """A real run of the v2 series on 7.3-rc7 (tests/samples/pass-7.3-series):
     47 KUnit memremap cases, hmm-tests with the counting cases, the dax
-    suite of v2 (poison, live folios, VFIO unbind) with nothing known."""
+    suite of v2 and the 1G device (dax suite v3) with nothing known."""
 
     def setUp(self):
         self.serial, self.port = read73s("serial.log"), read73s("results.log")
@@ -569,7 +570,7 @@ class RecordedSeries73(Base):
         self.assertEqual(res["problems"], [])
         self.assertEqual(res["verdict"], "pass")
         self.assertEqual(res["suites"]["kunit"]["suites"]["memremap"]["pass"], 47)
-        self.assertEqual(res["suites"]["dax"]["pass"], 40)
+        self.assertEqual(res["suites"]["dax"]["pass"], 45)
 
     def test_judged_as_the_base_it_fails(self):
         # the base's lists count 36 hmm-tests cases a variant, not 45
@@ -595,6 +596,11 @@ class RecordedSeries73(Base):
     def test_judged_with_v1_dax_counts_it_fails(self):
         res = judge(self.serial, self.port, **dict(SERIES73_META, dax_suite="v1"))
         self.assertFailsWith(res, "manifest", "dax.align_2m.*")
+
+    def test_judged_with_v2_dax_counts_it_fails(self):
+        # v2 had no 1G device: three pin_across_unbind cases, not two
+        res = judge(self.serial, self.port, **dict(SERIES73_META, dax_suite="v2"))
+        self.assertFailsWith(res, "manifest", "dax_unbind.*")
 
     def test_memremap_suite_missing_fails(self):
         start, end = kunit_suite_span(self.serial, "memremap")
