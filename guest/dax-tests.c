@@ -147,27 +147,6 @@ static long live_folios(const struct dax_dev *d)
 }
 
 /*
- * live_offsets: how many lines debugfs lists in dax/NAME/live_offsets, the
- * pgmap offsets of the live folios; -1 without the file.
- */
-static long live_offsets(const struct dax_dev *d)
-{
-	char path[PATH_MAX], line[64];
-	long n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/dax/%s/live_offsets",
-		 d->name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n++;
-	fclose(f);
-	return n;
-}
-
-/*
  * live_offset_list: the pgmap offsets debugfs lists in dax/NAME/live_offsets,
  * the first @max of them in @off; how many it lists, or -1 without the file.
  */
@@ -188,6 +167,12 @@ static long live_offset_list(const struct dax_dev *d, unsigned long *off,
 			off[n] = strtoul(line, NULL, 0);
 	fclose(f);
 	return n;
+}
+
+/* live_offsets: how many live folios debugfs lists; -1 without the file. */
+static long live_offsets(const struct dax_dev *d)
+{
+	return live_offset_list(d, NULL, 0);
 }
 
 /*
@@ -882,19 +867,30 @@ TEST_F(dax, poison_tail_page)
  * folio is freed when memory_failure() unmaps it, and the next fault finds
  * it poisoned and gets SIGBUS instead of mapping bad memory.
  */
-TEST_F(dax, poison_not_mapped_again)
+/*
+ * Poison page @page in slot @slot, then check that touching it again got
+ * SIGBUS at that page rather than a new mapping of the poisoned folio.
+ */
+static void poison_again_at(struct __test_metadata *_metadata,
+			    struct dax_dev *d, int fd, int *poisoned,
+			    unsigned long slot, unsigned long page)
 {
 	struct poison_seen seen;
 	uintptr_t base;
-	unsigned long slot = variant->align == SZ_4K ? 4 : 5;
 
-	self->poisoned = 1;
-	poison_run(_metadata, &self->dev, self->fd, slot, 5, &seen, &base);
+	*poisoned = 1;
+	poison_run(_metadata, d, fd, slot, page, &seen, &base);
 	ASSERT_TRUE(seen.sigbus);
-	ASSERT_TRUE(seen.again) TH_LOG("the poisoned page was mapped again");
+	ASSERT_TRUE(seen.again) TH_LOG("the poisoned folio was mapped again");
 	EXPECT_EQ(4 /* BUS_MCEERR_AR */, seen.again_code);
-	EXPECT_EQ(base + 5 * SZ_4K, seen.again_addr)
+	EXPECT_EQ(base + page * SZ_4K, seen.again_addr)
 		TH_LOG("the second SIGBUS is not for the poisoned page");
+}
+
+TEST_F(dax, poison_not_mapped_again)
+{
+	poison_again_at(_metadata, &self->dev, self->fd, &self->poisoned,
+			variant->align == SZ_4K ? 4 : 5, 5);
 }
 
 /* Bind, map, fault, unmap, unbind, many times: nothing is left behind. */
@@ -1077,17 +1073,8 @@ TEST_F(dax_1g, poison_tail_page)
  */
 TEST_F(dax_1g, poison_not_mapped_again)
 {
-	unsigned long page = 256 * (SZ_2M / SZ_4K) + 5;
-	struct poison_seen seen;
-	uintptr_t base;
-
-	self->poisoned = 1;
-	poison_run(_metadata, &self->dev, self->fd, 0, page, &seen, &base);
-	ASSERT_TRUE(seen.sigbus);
-	ASSERT_TRUE(seen.again) TH_LOG("the poisoned folio was mapped again");
-	EXPECT_EQ(4 /* BUS_MCEERR_AR */, seen.again_code);
-	EXPECT_EQ(base + page * SZ_4K, seen.again_addr)
-		TH_LOG("the second SIGBUS is not for the poisoned page");
+	poison_again_at(_metadata, &self->dev, self->fd, &self->poisoned, 0,
+			256 * (SZ_2M / SZ_4K) + 5);
 }
 
 FIXTURE(dax_unbind) {
