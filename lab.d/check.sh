@@ -49,6 +49,7 @@ gate_parser_tests() {
 # A scratch worktree of the lab's tree, for gates that move between commits.
 check_worktree() {
 	CHECK_TREE=$LAB_TREE-check
+	lab_lock "$CHECK_TREE"
 	if [ ! -d "$CHECK_TREE" ]; then
 		git -C "$LAB_TREE" worktree prune
 		git -C "$LAB_TREE" worktree add -q --detach "$CHECK_TREE" lab-base || return 1

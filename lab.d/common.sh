@@ -96,6 +96,24 @@ logged() {
 	return "$rc"
 }
 
+# lab_lock PATH: hold PATH.lock until this process ends. Two lab processes
+# building in one folder, or moving the check tree between commits under
+# each other, break each other's builds: the second waits for the first,
+# and says whom it waits for.
+LAB_LOCKED=()
+lab_lock() {
+	local lock=$1.lock fd
+	[[ " ${LAB_LOCKED[*]} " == *" $lock "* ]] && return 0
+	exec {fd}>>"$lock"
+	if ! flock -n "$fd"; then
+		note "waiting for ${1#"$LAB_ROOT"/}, in use by another ./lab process ($(tail -n 1 "$lock" 2>/dev/null))"
+		flock "$fd"
+	fi
+	: >"$lock"
+	echo "pid $$, ./lab $LAB_CMD, since $(date +%T)" >&"$fd"
+	LAB_LOCKED+=("$lock")
+}
+
 # kmake ARGS...: make in the kernel tree with the lab's build folder, ccache
 # and job count. KBUILD_BUILD_* are fixed so that rebuilds hit the cache.
 kmake() {

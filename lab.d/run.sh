@@ -16,15 +16,24 @@ run_paths() {
 	mkdir -p "$LAB_BUILD"
 }
 
-# run_dir PREFIX: a new run folder in out/, and out/latest pointing at it.
+# run_dir PREFIX: a new run folder in out/, and out/latest pointing at it
+# (two runs started in the same second get folders of their own).
 run_dir() {
-	LAB_RUN=$LAB_OUT/$1$(date +%Y%m%d-%H%M%S)-$LAB_RUN_NAME
+	local base n=1
+	base=$LAB_OUT/$1$(date +%Y%m%d-%H%M%S)-$LAB_RUN_NAME
+	LAB_RUN=$base
+	mkdir -p "$LAB_OUT"
+	until mkdir "$LAB_RUN" 2>/dev/null; do
+		((++n <= 100)) || die "cannot make a run folder in $LAB_OUT (last tried: $LAB_RUN)"
+		LAB_RUN=$base.$n
+	done
 	mkdir -p "$LAB_RUN/logs"
 	ln -sfn "$(basename "$LAB_RUN")" "$LAB_OUT/latest"
 }
 
 # lab_build: from the base source to a bootable kernel and initramfs.
 lab_build() {
+	lab_lock "$LAB_OBJ"
 	source_tree
 	patch_tree
 	configure_kernel
@@ -37,6 +46,7 @@ lab_build() {
 # variant, as it is; the guest programs and the initramfs are remade (they
 # take seconds, and are what one edits between two boots).
 lab_reuse() {
+	lab_lock "$LAB_OBJ"
 	[ -n "$LAB_NO_SERIES" ] && LAB_TREE=$LAB_TREE-base
 	[ -f "$LAB_OBJ/arch/x86/boot/bzImage" ] && [ -d "$LAB_OBJ/modroot" ] ||
 		die "--no-build: nothing built in ${LAB_OBJ#"$LAB_ROOT"/} yet: run once without it"
@@ -74,7 +84,7 @@ lab_run() {
 	report_run
 }
 
-# The posting the series in patches/ is: v2 (v1 is the tag v1-6.12).
+# The posting the series in patches/ is: v2 (v1 is commit cd98390 of this repository).
 LAB_SUBJECT_PREFIX="PATCH v2"
 
 # lab_export: the commits on lab-base in the lab's tree become patches/.
