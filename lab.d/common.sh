@@ -104,7 +104,8 @@ LAB_LOCKED=()
 lab_lock() {
 	local lock=$1.lock fd
 	[[ " ${LAB_LOCKED[*]} " == *" $lock "* ]] && return 0
-	exec {fd}>>"$lock"
+	{ mkdir -p "$(dirname "$lock")" && exec {fd}>>"$lock"; } 2>/dev/null ||
+		die "cannot open $lock"
 	if ! flock -n "$fd"; then
 		note "waiting for ${1#"$LAB_ROOT"/}, in use by another ./lab process ($(tail -n 1 "$lock" 2>/dev/null))"
 		flock "$fd"
