@@ -89,8 +89,8 @@ lab_bench() {
 	[ -z "$LAB_BENCH_PROFILE" ] || [ "$LAB_BENCH_CLOCK" = insns ] ||
 		usage_error "LAB_BENCH_PROFILE needs LAB_BENCH_CLOCK=insns"
 	run_paths
-	BENCH_DIR=$LAB_OUT/bench/$(date +%Y%m%d-%H%M%S)
-	mkdir -p "$BENCH_DIR"
+	new_dir "$LAB_OUT/bench/$(date +%Y%m%d-%H%M%S)"
+	BENCH_DIR=$LAB_NEW_DIR
 	ln -sfn "$(basename "$BENCH_DIR")" "$LAB_OUT/bench/latest"
 	LAB_USER_APPEND=$LAB_APPEND
 	deps_install "${LAB_PACKAGES[@]}" "${LAB_BENCH_PACKAGES[@]}"
@@ -101,6 +101,11 @@ lab_bench() {
 		# host has not scheduled (IPIs, spinlocks)
 		LAB_QEMU_SMP=1
 	fi
+	# both build folders, for the builds and every boot of them
+	LAB_NO_SERIES=1 run_paths
+	lab_lock "$LAB_OBJ"
+	LAB_NO_SERIES="" run_paths
+	lab_lock "$LAB_OBJ"
 	bench_prepare base
 	bench_prepare patched
 	: >"$BENCH_DIR/raw.txt"

@@ -66,7 +66,7 @@ qemu_cmd() {
 		-device intel-iommu,intremap=on
 		-device edu
 		-nic none
-		-object "memory-backend-file,id=nv0m,share=on,mem-path=$LAB_BUILD/pmem.img,size=$LAB_PMEM_SIZE"
+		-object "memory-backend-file,id=nv0m,share=on,mem-path=$LAB_RUN/pmem.img,size=$LAB_PMEM_SIZE"
 		-device nvdimm,memdev=nv0m,id=nv0,label-size=128K
 		-kernel "$LAB_OBJ/arch/x86/boot/bzImage"
 		-initrd "$LAB_OBJ/initramfs.cpio.gz"
@@ -105,12 +105,19 @@ boot_dry_run() {
 
 # boot_guest: run the guest; sets LAB_BOOT_ERROR to one line if it failed.
 boot_guest() {
+	boot_qemu
+	trap - INT TERM HUP
+	rm -f "$LAB_RUN/pmem.img"
+}
+
+boot_qemu() {
 	local limit=${LAB_TIMEOUT:-$([ -n "$LAB_DEBUG" ] && echo 2400 || echo 900)} rc=0
 	need qemu-system-x86_64 qemu-system-x86
 	qemu_cmd
 	LAB_BOOT_ERROR=""
-	rm -f "$LAB_BUILD/pmem.img"
-	truncate -s "$LAB_PMEM_SIZE" "$LAB_BUILD/pmem.img"
+	# the run's own NVDIMM (two guests must not share one); sparse, and
+	# removed after the guest by boot_guest()
+	truncate -s "$LAB_PMEM_SIZE" "$LAB_RUN/pmem.img"
 	shell_words "${QEMU[@]}" >"$LAB_RUN/qemu.cmdline"
 	if [ -n "$LAB_SHELL" ]; then
 		stage boot "interactive guest: 'poweroff -f' (or Ctrl-A X) ends it"
@@ -121,6 +128,9 @@ boot_guest() {
 	: >"$LAB_RUN/serial.log"
 	timeout "$limit" "${QEMU[@]}" 2>"$LAB_RUN/logs/qemu.log" &
 	local pid=$! n=0 last="" done_at=""
+	# timeout runs in a process group of its own: stopping the lab (^C)
+	# stops the guest too, and with it the locks it inherited
+	trap 'kill "${pid:-}" 2>/dev/null; rm -f "$LAB_RUN/pmem.img"; exit 130' INT TERM HUP
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		n=$((n + 1))

@@ -196,6 +196,9 @@ check_compile_at() {
 gate_compile_steps() {
 	local rev n=0 log=$LAB_RUN/logs/check-compile-steps.log cfg
 	: >"$log"
+	# hmm-tests builds against the uapi headers of the run's build folder;
+	# after the run gates, whose ./lab run children took it in turn
+	lab_lock "$LAB_OBJ"
 	git -C "$CHECK_TREE" checkout -q -f --detach "$CHECK_HEAD"
 	for cfg in "${CHECK_CONFIGS[@]}"; do
 		check_configure "$cfg" >>"$log" 2>&1 || { tail -n 5 "$log"; return 1; }

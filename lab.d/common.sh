@@ -96,19 +96,33 @@ logged() {
 	return "$rc"
 }
 
+# new_dir PATH: make a folder that no other run has, PATH or PATH.N (two
+# runs started in the same second), in LAB_NEW_DIR.
+new_dir() {
+	local n=1
+	LAB_NEW_DIR=$1
+	mkdir -p "$(dirname "$1")"
+	until mkdir "$LAB_NEW_DIR" 2>/dev/null; do
+		((++n <= 100)) || die "cannot make a folder $1 (last tried: $LAB_NEW_DIR)"
+		LAB_NEW_DIR=$1.$n
+	done
+}
+
 # lab_lock PATH: hold PATH.lock until this process ends. Two lab processes
 # building in one folder, or moving the check tree between commits under
 # each other, break each other's builds: the second waits for the first,
 # and says whom it waits for.
 LAB_LOCKED=()
 lab_lock() {
-	local lock=$1.lock fd
+	local lock=$1.lock fd holder
 	[[ " ${LAB_LOCKED[*]} " == *" $lock "* ]] && return 0
+	need flock util-linux
 	{ mkdir -p "$(dirname "$lock")" && exec {fd}>>"$lock"; } 2>/dev/null ||
 		die "cannot open $lock"
 	if ! flock -n "$fd"; then
-		note "waiting for ${1#"$LAB_ROOT"/}, in use by another ./lab process ($(tail -n 1 "$lock" 2>/dev/null))"
-		flock "$fd"
+		holder=$(tail -n 1 "$lock" 2>/dev/null) || true
+		note "waiting for ${1#"$LAB_ROOT"/}, in use by another ./lab process (${holder:-starting})"
+		flock "$fd" || die "cannot lock $lock"
 	fi
 	: >"$lock"
 	echo "pid $$, ./lab $LAB_CMD, since $(date +%T)" >&"$fd"

@@ -16,17 +16,10 @@ run_paths() {
 	mkdir -p "$LAB_BUILD"
 }
 
-# run_dir PREFIX: a new run folder in out/, and out/latest pointing at it
-# (two runs started in the same second get folders of their own).
+# run_dir PREFIX: a new run folder in out/, and out/latest pointing at it.
 run_dir() {
-	local base n=1
-	base=$LAB_OUT/$1$(date +%Y%m%d-%H%M%S)-$LAB_RUN_NAME
-	LAB_RUN=$base
-	mkdir -p "$LAB_OUT"
-	until mkdir "$LAB_RUN" 2>/dev/null; do
-		((++n <= 100)) || die "cannot make a run folder in $LAB_OUT (last tried: $LAB_RUN)"
-		LAB_RUN=$base.$n
-	done
+	new_dir "$LAB_OUT/$1$(date +%Y%m%d-%H%M%S)-$LAB_RUN_NAME"
+	LAB_RUN=$LAB_NEW_DIR
 	mkdir -p "$LAB_RUN/logs"
 	ln -sfn "$(basename "$LAB_RUN")" "$LAB_OUT/latest"
 }
