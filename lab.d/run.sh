@@ -26,7 +26,6 @@ run_dir() {
 
 # lab_build: from the base source to a bootable kernel and initramfs.
 lab_build() {
-	lab_lock "$LAB_OBJ"
 	source_tree
 	patch_tree
 	configure_kernel
@@ -39,7 +38,6 @@ lab_build() {
 # variant, as it is; the guest programs and the initramfs are remade (they
 # take seconds, and are what one edits between two boots).
 lab_reuse() {
-	lab_lock "$LAB_OBJ"
 	[ -n "$LAB_NO_SERIES" ] && LAB_TREE=$LAB_TREE-base
 	[ -f "$LAB_OBJ/arch/x86/boot/bzImage" ] && [ -d "$LAB_OBJ/modroot" ] ||
 		die "--no-build: nothing built in ${LAB_OBJ#"$LAB_ROOT"/} yet: run once without it"
@@ -56,6 +54,7 @@ lab_reuse() {
 
 lab_prepare() {
 	deps_install "${LAB_PACKAGES[@]}"
+	lab_lock "$LAB_OBJ"
 	if [ -n "$LAB_NO_BUILD" ]; then
 		lab_reuse
 	else
